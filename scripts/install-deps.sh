@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# install-deps.sh: install every Debian package EcoSight needs to build, test
+# and benchmark, and the pinned npm packages its tests use. Non-interactive and
+# idempotent: packages already present are left alone.
+#
+#   scripts/install-deps.sh            everything (build, tests, benchmarks)
+#   scripts/install-deps.sh --build    only what building the binary needs
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+build_pkgs=(
+  build-essential cmake pkg-config git ca-certificates
+  libsndfile1-dev libmpg123-dev       # decoding (libsndfile reads MP3 through mpg123)
+  libsoxr-dev                         # resampling (librosa's default engine)
+  libfftw3-dev                        # FFTs, single precision
+  libopenblas-dev libdnnl-dev         # YAMNet / classifier heavy math (see docs/ARCHITECTURE.md)
+  libcurl4-openssl-dev libssl-dev libexpat1-dev   # S3: HTTP, SigV4 crypto, XML
+  libsqlite3-dev sqlite3              # catalog and embedding cache
+  libmicrohttpd-dev                   # HTTP API
+  libcjson-dev                        # JSON documents
+)
+test_pkgs=(
+  libcmocka-dev                       # unit tests
+  clang libclang-rt-14-dev            # libFuzzer targets, sanitizers
+  valgrind
+  nodejs                              # S3 test server (s3rver) and browser tests
+  awscli                              # independent S3 client in tests
+  chromium                            # dashboard tests (headless)
+  python3 curl jq procps psmisc       # black-box test drivers
+)
+bench_pkgs=(
+  ffmpeg sox libsox-fmt-all rubberband-cli hyperfine wrk python3-locust
+)
+
+pkgs=("${build_pkgs[@]}")
+if [ "${1:-}" != "--build" ]; then
+  pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# nodejs from another repository (NodeSource) already satisfies the need for node/npm.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [ "$p" = nodejs ] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+# npm packages for the tests, pinned by tests/node/package-lock.json.
+if [ "${1:-}" != "--build" ] && [ -f "$here/tests/node/package.json" ]; then
+  if ! command -v npm >/dev/null; then
+    $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "install-deps: done"
