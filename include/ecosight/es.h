@@ -7,5 +7,7 @@
 
 #include "ecosight/core.h"
 #include "ecosight/audio.h"
+#include "ecosight/dsp.h"
+#include "ecosight/nn.h"
 
 #endif

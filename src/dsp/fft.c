@@ -1,0 +1,102 @@
+/*
+ * fft.c: real FFT plans over FFTW (single precision).
+ *
+ * FFTW's planner is process-global and not thread-safe; execution with the
+ * new-array interface is. We make the planner thread-safe once (FFTW's own
+ * fftwf_make_planner_thread_safe, under pthread_once) and plan with
+ * FFTW_ESTIMATE, which never times anything: the same size always gets the
+ * same algorithm, so results are reproducible run to run.
+ */
+#include "ecosight/dsp.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct es_fft {
+    int n;
+    fftwf_plan fwd;
+    fftwf_plan inv;
+};
+
+static pthread_once_t planner_once = PTHREAD_ONCE_INIT;
+
+static void planner_init(void)
+{
+    fftwf_make_planner_thread_safe();
+}
+
+es_status es_fft_new(int n, es_fft **out, es_error *err)
+{
+    if (n < 2 || n > (1 << 24))
+        return es_error_set(err, ES_ERR_INVALID, "FFT size %d out of range", n);
+    pthread_once(&planner_once, planner_init);
+    es_fft *f = calloc(1, sizeof *f);
+    float *a = fftwf_malloc(sizeof(float) * (size_t)n);
+    float *b = fftwf_malloc(sizeof(float) * 2 * (size_t)(n / 2 + 1));
+    if (!f || !a || !b) {
+        free(f);
+        fftwf_free(a);
+        fftwf_free(b);
+        return es_error_set(err, ES_ERR_NOMEM, "out of memory for an FFT of size %d", n);
+    }
+    f->n = n;
+    f->fwd = fftwf_plan_dft_r2c_1d(n, a, (fftwf_complex *)b, FFTW_ESTIMATE);
+    f->inv = fftwf_plan_dft_c2r_1d(n, (fftwf_complex *)b, a, FFTW_ESTIMATE);
+    fftwf_free(a);
+    fftwf_free(b);
+    if (!f->fwd || !f->inv) {
+        es_fft_free(f);
+        return es_error_set(err, ES_ERR_INTERNAL, "FFTW could not plan size %d", n);
+    }
+    *out = f;
+    return ES_OK;
+}
+
+void es_fft_free(es_fft *f)
+{
+    if (!f)
+        return;
+    /* fftwf_destroy_plan touches the planner too */
+    if (f->fwd)
+        fftwf_destroy_plan(f->fwd);
+    if (f->inv)
+        fftwf_destroy_plan(f->inv);
+    free(f);
+}
+
+int es_fft_size(const es_fft *f)
+{
+    return f->n;
+}
+
+void es_fft_forward(const es_fft *f, float *in, float *out)
+{
+    fftwf_execute_dft_r2c(f->fwd, in, (fftwf_complex *)out);
+}
+
+void es_fft_inverse(const es_fft *f, float *in, float *out)
+{
+    fftwf_execute_dft_c2r(f->inv, (fftwf_complex *)in, out);
+}
+
+void *es_fft_alloc(size_t nfloats)
+{
+    float *p = fftwf_malloc(sizeof(float) * (nfloats ? nfloats : 1));
+    if (p)
+        memset(p, 0, sizeof(float) * (nfloats ? nfloats : 1));
+    return p;
+}
+
+void es_fft_free_buf(void *p)
+{
+    fftwf_free(p);
+}
+
+void es_window_hann_periodic(float *w, int n)
+{
+    for (int i = 0; i < n; i++)
+        w[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * (double)i / (double)n));
+}
