@@ -62,11 +62,15 @@ else
   echo "install-deps: all Debian packages present"
 fi
 
-# npm packages for the tests, pinned by tests/node/package-lock.json.
-if [ "${1:-}" != "--build" ] && [ -f "$here/tests/node/package.json" ]; then
-  if ! command -v npm >/dev/null; then
-    $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
-  fi
-  (cd "$here/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
+# npm packages for the tests, each directory pinned by its package-lock.json
+# (tests/s3: the S3 test server; tests/browser: the dashboard's browser driver).
+if [ "${1:-}" != "--build" ]; then
+  for d in "$here"/tests/*/; do
+    [ -f "$d/package-lock.json" ] || continue
+    if ! command -v npm >/dev/null; then
+      $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+    fi
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 fi
 echo "install-deps: done"

@@ -31,7 +31,7 @@ check_file() { # module file
   while IFS= read -r inc; do
     case "$inc" in
       ecosight/es.h) dep=ALL ;;
-      ecosight/*.h) dep=${inc#ecosight/}; dep=${dep%.h} ;;
+      ecosight/*.h) dep=${inc#ecosight/}; dep=${dep%.h}; dep=${dep%%_*} ;;
       */*) dep=${inc%%/*} ;;
       *) dep="" ;;
     esac
@@ -61,7 +61,7 @@ check_file() { # module file
 }
 for m in "${!allowed[@]}"; do
   [ -d "src/$m" ] && for f in src/"$m"/*.[ch]; do [ -e "$f" ] && check_file "$m" "$f"; done
-  [ -f "include/ecosight/$m.h" ] && check_file "$m" "include/ecosight/$m.h"
+  for f in include/ecosight/"$m".h include/ecosight/"$m"_*.h; do [ -f "$f" ] && check_file "$m" "$f"; done
 done
 if [ $fail -ne 0 ]; then echo "layering: FAILED"; exit 1; fi
 echo "layering: OK"
