@@ -24,6 +24,7 @@ declare -A allowed=(
 declare -A owner=(
   [openssl/]=core [sndfile.h]=audio [soxr.h]=audio [fftw3.h]=dsp
   [curl/]=s3 [sqlite3.h]=store [microhttpd.h]=server
+  [cblas.h]=nn [dnnl]=nn [expat.h]=s3
 )
 fail=0
 check_file() { # module file

@@ -14,13 +14,10 @@
 extern "C" {
 #endif
 
-/* ======================================================================== */
-/* Convolution kernels (YAMNet inference).                                  */
-/* ======================================================================== */
-
-/* ======================================================================== */
-/* Dense layers, BatchNorm, dropout, activations, losses (classifier head). */
-/* ======================================================================== */
+/* Convolution kernels (YAMNet inference): ecosight/nn_conv.h.
+ * Dense layers, BatchNorm, dropout, activations, losses (classifier head):
+ * ecosight/nn_dense.h. Include the one you need; this header includes both
+ * once they exist. */
 
 #ifdef __cplusplus
 }
