@@ -315,6 +315,20 @@ static es_status decode_block(es_audio_stream *s, size_t *n, es_error *err)
     return ES_OK;
 }
 
+/* Finite input can still overflow inside the resampler's filter when a
+ * float file holds absurd values (1e38): refuse those rather than hand out
+ * infinities. */
+static es_status check_finite(const es_audio_stream *s, es_error *err)
+{
+    for (size_t i = 0; i < s->out_len; i++)
+        if (!isfinite(s->out[i]))
+            return es_error_set(err, ES_ERR_FORMAT,
+                                "%s: sample values too large to resample (non-finite output "
+                                "near input frame %lld)",
+                                s->name, (long long)s->frames_in);
+    return ES_OK;
+}
+
 /* Refill s->out from the decoder (and resampler). */
 static es_status refill(es_audio_stream *s, es_error *err)
 {
@@ -346,6 +360,9 @@ static es_status refill(es_audio_stream *s, es_error *err)
                 return es_error_set(err, ES_ERR_INTERNAL,
                                     "%s: resampler consumed %zu of %zu frames", s->name, idone, n);
             s->out_len = odone;
+            es_status rc = check_finite(s, err);
+            if (rc)
+                return rc;
         } else {
             /* end of input: flush the resampler's tail */
             size_t odone = 0;
@@ -355,6 +372,9 @@ static es_status refill(es_audio_stream *s, es_error *err)
             s->out_len = odone;
             if (odone == 0)
                 s->drained = 1;
+            es_status rc = check_finite(s, err);
+            if (rc)
+                return rc;
         }
     }
     return ES_OK;
