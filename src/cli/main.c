@@ -70,6 +70,14 @@ static int cmd_help(es_cli *cli, int argc, char **argv)
         usage(stdout);
         return ES_EXIT_OK;
     }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        printf("usage: ecosight help [COMMAND]\n\n"
+               "Show the list of commands, or the help of one command\n"
+               "(the same as 'ecosight COMMAND --help').\n");
+        return ES_EXIT_OK;
+    }
+    if (argc > 2)
+        return es_cli_usage_error(cli, "help", "unexpected argument '%s'", argv[2]);
     const es_cmd *c = find_cmd(argv[1]);
     if (!c)
         return es_cli_usage_error(cli, "help", "unknown command '%s'", argv[1]);
@@ -160,7 +168,7 @@ int main(int argc, char **argv)
     /* '+': stop at the first non-option (the command). */
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+qvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:qvh", opts, NULL)) != -1) {
         switch (c) {
         case 'q': cli.level = ES_LOG_ERROR; break;
         case 'v':
@@ -173,7 +181,11 @@ int main(int argc, char **argv)
             break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         case 'V': printf("ecosight %s\n", es_version()); return ES_EXIT_OK;
+        case ':':
+            return es_cli_usage_error(&cli, NULL, "option '%s' needs a value", argv[optind - 1]);
         default:
+            if (optopt && optopt != '?')
+                return es_cli_usage_error(&cli, NULL, "unknown option '-%c'", optopt);
             return es_cli_usage_error(&cli, NULL, "unknown option '%s'", argv[optind - 1]);
         }
     }
