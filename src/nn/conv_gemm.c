@@ -61,12 +61,14 @@ ukr512_body(const int MR, int kc, const float *A, int64_t lda, const float *Bp, 
     if (first) {
         __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
         __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
-        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
             c0[r] = b0;
             c1[r] = b1;
         }
     } else {
-        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
             c0[r] = _mm512_maskz_loadu_ps(m0, C + r * ldc);
             c1[r] = _mm512_maskz_loadu_ps(m1, C + r * ldc + 16);
         }
@@ -74,7 +76,8 @@ ukr512_body(const int MR, int kc, const float *A, int64_t lda, const float *Bp, 
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(Bp + (size_t)k * NR);
         __m512 b1 = _mm512_load_ps(Bp + (size_t)k * NR + 16);
-        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
             __m512 a = _mm512_set1_ps(A[r * lda + k]);
             c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
             c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
@@ -82,11 +85,13 @@ ukr512_body(const int MR, int kc, const float *A, int64_t lda, const float *Bp, 
     }
     if (relu) {
         __m512 z = _mm512_setzero_ps();
-        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
             c0[r] = _mm512_max_ps(c0[r], z);
             c1[r] = _mm512_max_ps(c1[r], z);
         }
     }
+#pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
         _mm512_mask_storeu_ps(C + r * ldc, m0, c0[r]);
         _mm512_mask_storeu_ps(C + r * ldc + 16, m1, c1[r]);
@@ -117,6 +122,7 @@ ukr256_body(const int MR, int kc, const float *A, int64_t lda, const float *Bp, 
 {
     __m256 c[MR_AVX2][4];
     float tmp[NR];
+#pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
         const float *src;
         if (first) {
@@ -130,19 +136,24 @@ ukr256_body(const int MR, int kc, const float *A, int64_t lda, const float *Bp, 
         } else {
             src = C + r * ldc;
         }
+#pragma GCC unroll 4
         for (int q = 0; q < 4; q++)
             c[r][q] = _mm256_loadu_ps(src + 8 * q);
     }
     for (int k = 0; k < kc; k++) {
         const float *b = Bp + (size_t)k * NR;
-        for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
             __m256 a = _mm256_broadcast_ss(A + r * lda + k);
-            for (int q = 0; q < 4; q++)
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
                 c[r][q] = _mm256_fmadd_ps(a, _mm256_load_ps(b + 8 * q), c[r][q]);
         }
     }
     __m256 z = _mm256_setzero_ps();
+#pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 4
         for (int q = 0; q < 4; q++) {
             __m256 v = relu ? _mm256_max_ps(c[r][q], z) : c[r][q];
             if (nr == NR)
