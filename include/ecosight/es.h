@@ -10,5 +10,6 @@
 #include "ecosight/dsp.h"
 #include "ecosight/nn.h"
 #include "ecosight/yamnet.h"
+#include "ecosight/augment.h"
 
 #endif
