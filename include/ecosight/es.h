@@ -9,5 +9,7 @@
 #include "ecosight/audio.h"
 #include "ecosight/dsp.h"
 #include "ecosight/nn.h"
+#include "ecosight/classifier.h"
+#include "ecosight/pipeline_train.h"
 
 #endif
