@@ -11,5 +11,6 @@
 #include "ecosight/nn.h"
 #include "ecosight/classifier.h"
 #include "ecosight/pipeline_train.h"
+#include "ecosight/pipeline_metrics.h"
 
 #endif
