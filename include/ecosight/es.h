@@ -11,5 +11,8 @@
 #include "ecosight/nn.h"
 #include "ecosight/yamnet.h"
 #include "ecosight/augment.h"
+#include "ecosight/classifier.h"
+#include "ecosight/pipeline_train.h"
+#include "ecosight/pipeline_metrics.h"
 
 #endif
