@@ -14,5 +14,6 @@
 #include "ecosight/classifier.h"
 #include "ecosight/pipeline_train.h"
 #include "ecosight/pipeline_metrics.h"
+#include "ecosight/s3.h"
 
 #endif
