@@ -15,5 +15,6 @@
 #include "ecosight/pipeline_train.h"
 #include "ecosight/pipeline_metrics.h"
 #include "ecosight/s3.h"
+#include "ecosight/store.h"
 
 #endif
