@@ -287,6 +287,61 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
 }
 
 /* ------------------------------------------------------------------------ */
+/* POST /retrain, GET /retrain/status, /models, /training-history            */
+
+static enum MHD_Result h_retrain(es_req *q, struct MHD_Connection *c)
+{
+    const char *reason = "api";
+    long min_new = 0;
+    cJSON *doc = NULL;
+    if (q->json.len > 0) {
+        doc = cJSON_ParseWithLength(q->json.data, q->json.len);
+        if (!doc || !cJSON_IsObject(doc)) {
+            cJSON_Delete(doc);
+            return es_srv_error(q, c, 422, "the body must be a JSON object "
+                                           "{\"trigger_reason\": str, \"min_new_samples\": int}");
+        }
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(doc, "trigger_reason");
+        if (r && !cJSON_IsNull(r)) {
+            if (!cJSON_IsString(r) || strlen(r->valuestring) > 200) {
+                cJSON_Delete(doc);
+                return es_srv_error(q, c, 422, "trigger_reason must be a string of at most 200 bytes");
+            }
+            reason = r->valuestring;
+        }
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "min_new_samples");
+        if (m && !cJSON_IsNull(m)) {
+            if (!cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble > 1e9 ||
+                m->valuedouble != (double)(long)m->valuedouble) {
+                cJSON_Delete(doc);
+                return es_srv_error(q, c, 422, "min_new_samples must be a non-negative integer");
+            }
+            min_new = (long)m->valuedouble;
+        }
+    }
+    es_error err;
+    es_error_clear(&err);
+    int started = es_srv_job_start(q->srv, reason, min_new, &err);
+    cJSON_Delete(doc);
+    if (started < 0)
+        return es_srv_error(q, c, 503, "cannot start retraining: %s", es_error_text(&err));
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", started == 1);
+    cJSON_AddStringToObject(o, "message", started == 1 ? "Retraining started in the background"
+                                                       : "A retraining is already in progress");
+    cJSON_AddStringToObject(o, "status", started == 1 ? "running" : "in_progress");
+    add_timestamp(o);
+    return es_srv_json(q, c, 200, o);
+}
+
+static enum MHD_Result h_doc(es_req *q, struct MHD_Connection *c, cJSON *doc)
+{
+    if (!doc)
+        return es_srv_error(q, c, 503, "out of memory");
+    return es_srv_json(q, c, 200, doc);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Dispatch                                                                 */
 
 void es_srv_load_initial(es_server *s)
@@ -309,6 +364,10 @@ enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c)
     case ES_ROUTE_PROMETHEUS: return h_prometheus(q, c);
     case ES_ROUTE_OPENAPI: return h_openapi(q, c);
     case ES_ROUTE_UPLOAD: return h_upload(q, c);
+    case ES_ROUTE_RETRAIN: return h_retrain(q, c);
+    case ES_ROUTE_RETRAIN_STATUS: return h_doc(q, c, es_srv_job_status(&q->srv->job));
+    case ES_ROUTE_MODELS: return h_doc(q, c, es_srv_models_list(q->srv));
+    case ES_ROUTE_TRAINING_HISTORY: return h_doc(q, c, es_srv_training_history(q->srv));
     default:
         return es_srv_error(q, c, 503, "%s is not available in this build yet",
                             es_route_name(q->route));

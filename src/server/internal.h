@@ -36,6 +36,25 @@ typedef struct es_srv_model {
     char *history_json;       /* training_history.json as stored, or NULL */
 } es_srv_model;
 
+/* The background retrain: one at a time, its progress readable by
+ * GET /retrain/status while it runs. All fields under mu. */
+typedef struct es_srv_job {
+    pthread_mutex_t mu;
+    pthread_t thread;
+    int has_thread;           /* a thread to join */
+    int running;
+    char state[16];           /* idle, running, completed, failed, cancelled, skipped */
+    char stage[32];
+    double progress;          /* 0..1 */
+    char message[256];
+    double started_at, finished_at; /* unix time, 0 = never */
+    char last_error[ES_ERROR_MSG_MAX];
+    char trigger_reason[256];
+    long min_new_samples;
+    char new_version[128];
+    volatile int cancel;
+} es_srv_job;
+
 struct es_server {
     es_server_config cfg;   /* strings below are owned copies */
     char *host, *models_dir, *data_dir, *yamnet_path, *token, *cors;
@@ -48,6 +67,7 @@ struct es_server {
     double started;
     atomic_int stopping;
     pthread_mutex_t upload_mu; /* picks unique upload file names */
+    es_srv_job job;
 };
 
 /* One request, from its first header callback to its completion. */
@@ -91,6 +111,16 @@ enum MHD_Result es_srv_raw(es_req *q, struct MHD_Connection *c, int status, cons
  * stop background jobs (a running retrain is cancelled and joined). */
 void es_srv_load_initial(es_server *s);
 void es_srv_shutdown_jobs(es_server *s);
+
+/* Jobs (jobs.c). */
+void es_srv_job_init(es_srv_job *j);
+void es_srv_job_destroy(es_srv_job *j);
+/* Start a retrain unless one runs: 1 started, 0 already running, -1 error. */
+int es_srv_job_start(es_server *s, const char *reason, long min_new_samples, es_error *err);
+cJSON *es_srv_job_status(es_srv_job *j);
+/* Models (models.c). */
+cJSON *es_srv_models_list(es_server *s);
+cJSON *es_srv_training_history(es_server *s);
 
 /* Endpoint handlers (handlers.c): called once the whole body arrived. */
 enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c);

@@ -510,6 +510,7 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
     es_metrics_init(&s->metrics);
     es_holder_init(&s->holder);
     pthread_mutex_init(&s->upload_mu, NULL);
+    es_srv_job_init(&s->job);
     if (!s->models_dir || !s->data_dir || !s->cors) {
         es_server_free(s);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory");
@@ -608,6 +609,7 @@ void es_server_free(es_server *s)
     es_srv_shutdown_jobs(s);
     es_holder_destroy(&s->holder);
     pthread_mutex_destroy(&s->upload_mu);
+    es_srv_job_destroy(&s->job);
     es_metrics_destroy(&s->metrics);
     free(s->host);
     free(s->models_dir);
