@@ -16,5 +16,6 @@
 #include "ecosight/pipeline_metrics.h"
 #include "ecosight/s3.h"
 #include "ecosight/store.h"
+#include "ecosight/server.h"
 
 #endif
