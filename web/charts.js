@@ -22,7 +22,16 @@ var ES = (function () {
   function svg(container, w, h, label) {
     container.textContent = '';
     var s = el('svg', { viewBox: '0 0 ' + w + ' ' + h, role: 'img', 'aria-label': label || '' }, container);
+    /* Scale down to fit narrow screens, but never blow text up past 1.3x. */
+    s.style.maxWidth = Math.round(w * 1.1) + 'px';
     return s;
+  }
+  /* Width in SVG units: the container's CSS width (so 11px text stays 11px on a
+   * phone), within [lo, hi]; `fixed` wins when given. */
+  function widthOf(container, fixed, lo, hi) {
+    if (fixed) return fixed;
+    var w = container.clientWidth || 0;
+    return Math.round(Math.max(lo, Math.min(hi, w || hi)));
   }
   function fmt(v, digits) {
     if (v === null || v === undefined || typeof v !== 'number' || !isFinite(v)) return '–';
@@ -57,7 +66,7 @@ var ES = (function () {
   /* Grouped bars: categories along x, one bar per series; values in [0, yMax]. */
   function bars(container, o) {
     var cats = o.categories, series = o.series;
-    var W = o.width || 720, H = o.height || 260, m = { l: 40, r: 10, t: 16, b: 44 };
+    var W = widthOf(container, o.width, 300, 900), H = o.height || 260, m = { l: 40, r: 10, t: 28, b: 44 };
     var s = svg(container, W, H, o.label);
     var yMax = o.yMax || Math.max.apply(null, series.map(function (se) { return Math.max.apply(null, se.values.concat([0])); })) || 1;
     var ph = H - m.t - m.b, pw = W - m.l - m.r;
@@ -76,8 +85,10 @@ var ES = (function () {
         var r = el('rect', { x: x + 1, y: y(0) - h, width: bw - 2, height: h, fill: se.color || COLORS[si % COLORS.length],
           class: 'bar', 'data-category': c, 'data-series': se.key || se.name, 'data-value': v }, s);
         el('title', null, r).textContent = c + ' ' + se.name + ': ' + fmt(v, o.digits);
-        var lab = text(s, x + bw / 2, y(0) - h - 3, fmt(v, o.digits === undefined ? 2 : o.digits),
-          { 'text-anchor': 'middle', class: 'val' });
+        /* Narrow bars (phones) get their value written upwards so labels never overlap. */
+        var narrow = bw < 30, lx = x + bw / 2 + (narrow ? 3 : 0), ly = y(0) - h - 3;
+        var lab = text(s, lx, ly, fmt(v, o.digits === undefined ? 2 : o.digits),
+          { 'text-anchor': narrow ? 'start' : 'middle', class: 'val', transform: narrow ? 'rotate(-90 ' + lx + ' ' + ly + ')' : null });
         lab.setAttribute('data-category', c); lab.setAttribute('data-series', se.key || se.name);
         if (se.short) text(s, x + bw / 2, y(0) + 12, se.short, { 'text-anchor': 'middle', class: 'val' });
       });
@@ -93,7 +104,8 @@ var ES = (function () {
   /* Heatmap of a square matrix; normalise: divide each row by its sum. */
   function heatmap(container, o) {
     var labels = o.labels, M = o.matrix, n = labels.length;
-    var cell = 64, m = { l: 110, t: 14, b: 70, r: 10 };
+    var m = { l: 110, t: 14, b: 70, r: 10 };
+    var cell = Math.max(40, Math.min(64, Math.floor((widthOf(container, 0, 260, 600) - m.l - m.r) / n)));
     var W = m.l + n * cell + m.r, H = m.t + n * cell + m.b;
     var s = svg(container, W, H, o.label);
     var rows = M.map(function (row) {
@@ -123,7 +135,7 @@ var ES = (function () {
 
   /* Lines: series [{name, x:[], y:[], dash, color}], optional log y, step. */
   function lines(container, o) {
-    var W = o.width || 560, H = o.height || 260, m = { l: 52, r: 12, t: 12, b: 36 };
+    var W = widthOf(container, o.width, 300, 1000), H = o.height || 260, m = { l: 52, r: 12, t: 12, b: 36 };
     var s = svg(container, W, H, o.label);
     var xs = [], ys = [];
     o.series.forEach(function (se) {
@@ -183,7 +195,7 @@ var ES = (function () {
 
   /* Horizontal probability bars with labels. */
   function hbars(container, o) {
-    var items = o.items, rowH = 26, m = { l: 120, r: 70, t: 4, b: 4 }, W = o.width || 560;
+    var items = o.items, rowH = 26, m = { l: 120, r: 70, t: 4, b: 4 }, W = widthOf(container, o.width, 300, 700);
     var H = m.t + m.b + rowH * items.length;
     var s = svg(container, W, H, o.label);
     var pw = W - m.l - m.r;
@@ -256,7 +268,7 @@ var ES = (function () {
   function canvasIn(container, w, h, label) {
     container.textContent = '';
     var c = document.createElement('canvas');
-    c.width = w; c.height = h; c.style.width = '100%'; c.style.height = 'auto';
+    c.width = w; c.height = h; c.style.width = '100%'; c.style.height = 'auto'; c.style.maxWidth = w + 'px';
     c.setAttribute('role', 'img'); c.setAttribute('aria-label', label);
     container.appendChild(c);
     return c;
@@ -300,7 +312,7 @@ var ES = (function () {
   }
   /* Event timeline: events [{start, end, class, confidence}] over duration. */
   function timeline(container, events, duration, classes) {
-    var W = 760, rowH = 24, m = { l: 110, r: 10, t: 6, b: 26 }, H = m.t + m.b + rowH * classes.length;
+    var W = widthOf(container, 0, 300, 1000), rowH = 24, m = { l: 110, r: 10, t: 6, b: 26 }, H = m.t + m.b + rowH * classes.length;
     var s = svg(container, W, H, 'event timeline');
     var pw = W - m.l - m.r, X = function (t) { return m.l + t / (duration || 1) * pw; };
     classes.forEach(function (c, i) { text(s, m.l - 6, m.t + i * rowH + rowH / 2 + 4, c, { 'text-anchor': 'end' }); });
