@@ -134,11 +134,15 @@
       if ($('chart-cm-norm')) ES.heatmap($('chart-cm-norm'), { labels: cls, matrix: m.confusion_matrix, normalise: true, label: 'confusion matrix row-normalised' });
     }
     [['roc', 'fig-roc', 'chart-roc', 'roc_auc', 'AUC', 'false positive rate', 'true positive rate'],
-     ['pr', 'fig-pr', 'chart-pr', 'average_precision', 'AP', 'recall', 'precision']].forEach(function (k) {
+     ['pr', 'fig-pr', 'chart-pr', 'average_precision', 'AP', 'recall', 'precision']].map(function (k) {
+      /* Show both figures before drawing either: the grid's column widths
+       * depend on how many are visible, and charts take their width. */
       var cur = curvesOf(m, k[0]), fig = $(k[1]);
-      if (!fig) return;
-      fig.hidden = !cur;
-      if (!cur) return;
+      if (fig) fig.hidden = !cur;
+      return [k, cur, fig];
+    }).forEach(function (kc) {
+      var k = kc[0], cur = kc[1];
+      if (!kc[2] || !cur) return;
       ES.lines($(k[2]), { series: cur.map(function (s) {
         var a = auc(m, k[3], s.name);
         return { key: s.name, name: s.name + (a !== null ? ' (' + k[4] + ' ' + a.toFixed(3) + ')' : ''), x: s.x, y: s.y };

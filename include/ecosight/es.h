@@ -9,5 +9,6 @@
 #include "ecosight/audio.h"
 #include "ecosight/dsp.h"
 #include "ecosight/nn.h"
+#include "ecosight/server_report.h"
 
 #endif
