@@ -17,5 +17,6 @@
 #include "ecosight/s3.h"
 #include "ecosight/store.h"
 #include "ecosight/server.h"
+#include "ecosight/server_report.h"
 
 #endif
