@@ -86,6 +86,13 @@ out=$("$BIN" info "$T/missing.wav" "$T/stereo.wav" 2>/dev/null); rc=$?
 check "text form: exit 1, good file still listed" \
   [ "$rc" -eq 1 ] && grep -q "^$T/stereo.wav: WAV" <<<"$out"
 
+# --- things that could hang a reader: a FIFO nobody writes to, an endless device
+mkfifo "$T/fifo.wav"
+timeout 20 "$BIN" info "$T/fifo.wav" /dev/zero >/dev/null 2>"$T/err"; rc=$?
+check "a FIFO and /dev/zero are refused at once (exit $rc, 124 = hung)" [ "$rc" -eq 1 ]
+check "... each named with the reason" \
+  grep -q "$T/fifo.wav: not a regular file" "$T/err" && grep -q "/dev/zero: not a regular file" "$T/err"
+
 # --- usage errors
 "$BIN" info >/dev/null 2>&1; check "info without files exits 2" [ $? -eq 2 ]
 "$BIN" info --bogus "$T/stereo.wav" >/dev/null 2>&1; check "info --bogus exits 2" [ $? -eq 2 ]
