@@ -29,7 +29,7 @@ struct es_audio_stream {
     SF_INFO sfi;
     int fd;         /* our descriptor for path sources (-1 otherwise), lent to sf */
     es_audio_info info;
-    char name[256];
+    char name[ES_ERROR_MSG_MAX]; /* for messages; a longer path could not fit in one anyway */
     /* memory source (virtual I/O) */
     const unsigned char *mem;
     sf_count_t mem_len;

@@ -144,6 +144,24 @@ static void test_missing_dir_empty(void **state)
     char *empty = put_file("empty.wav", "", 0);
     expect_bad_path(empty, ES_ERR_EMPTY, "empty");
     free(empty);
+    /* a long path (about 380 characters: two 100-character directories
+     * and a 150-character name) is still named whole */
+    char part[151];
+    memset(part, 'n', 100);
+    part[100] = '\0';
+    char *d1 = es_path_join(g_dir, part);
+    char *d2 = es_path_join(d1, part);
+    es_error err;
+    ES_ASSERT_OK(es_mkdirs(d2, &err), &err);
+    memset(part, 'n', 146);
+    memcpy(part + 146, ".wav", 5);
+    char *lp = es_path_join(d2, part);
+    unsigned char junk[64] = {'R', 'I', 'F', 'F'};
+    ES_ASSERT_OK(es_write_file_atomic(lp, junk, sizeof junk, &err), &err);
+    free(d1);
+    free(d2);
+    expect_bad_path(lp, ES_ERR_FORMAT, "not a readable audio file");
+    free(lp);
     expect_bad_memory("", 0, "upload.wav", "empty");
     expect_bad_memory(NULL, 0, "upload.mp3", "empty");
 }
