@@ -17,6 +17,7 @@ static int cmd_help(es_cli *cli, int argc, char **argv);
 
 static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
+    {"augment", es_cmd_augment, "write the original and K seeded augmentations of each recording"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };
