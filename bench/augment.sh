@@ -42,10 +42,10 @@ measure() {
   t=$( { time "$@" >/dev/null 2>"$T/err"; } 2>&1 ) || { echo "$name failed: $(head -c 300 "$T/err")"; return; }
   local r u s
   read -r r u s <<<"$t"
-  local c; c=$(echo "$u + $s" | bc -l)
+  local c; c=$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')
   cpu[$name]=$c
   printf "%-34s %8.2f wall s %8.2f cpu s %9.0f audio-s/s/core\n" "$name" "$r" "$c" \
-    "$(echo "$audio / $c" | bc -l)"
+    "$(awk -v a="$audio" -v c="$c" 'BEGIN { print a / c }')"
 }
 each() { # tool args for every file
   local f
@@ -68,17 +68,29 @@ measure "ecosight (stretch + soxr HQ)" $pin "$bench" pitch_up "${files[@]}"
 [ $have_rb = 1 ] && measure "rubberband -p 2 (R2, default)" $pin bash -c "$(declare -f each rb_pitch); files=(\"\$@\"); T=$T; each rb_pitch" _ "${files[@]}"
 [ $have_sox = 1 ] && measure "sox pitch 200" $pin bash -c "$(declare -f each sox_pitch); files=(\"\$@\"); T=$T; each sox_pitch" _ "${files[@]}"
 echo
-echo "ratios (CPU): stretch ours/rubberband $(echo "${cpu["rubberband -T 1.1 (R2, default)"]:-0} / ${cpu["ecosight (librosa phase vocoder)"]}" | bc -l | xargs printf %.1f)x," \
-     "pitch ours/rubberband $(echo "${cpu["rubberband -p 2 (R2, default)"]:-0} / ${cpu["ecosight (stretch + soxr HQ)"]}" | bc -l | xargs printf %.1f)x," \
-     "stretch ours/sox $(echo "${cpu["sox tempo 1.1"]:-0} / ${cpu["ecosight (librosa phase vocoder)"]}" | bc -l | xargs printf %.1f)x," \
-     "pitch ours/sox $(echo "${cpu["sox pitch 200"]:-0} / ${cpu["ecosight (stretch + soxr HQ)"]}" | bc -l | xargs printf %.1f)x"
+ratio() { awk -v a="${cpu[$1]:-0}" -v b="${cpu[$2]:-0}" 'BEGIN { if (b > 0 && a > 0) printf "%.1fx", a / b; else print "n/a" }'; }
+echo "ratios (CPU time, higher = ours faster):" \
+     "stretch vs rubberband $(ratio "rubberband -T 1.1 (R2, default)" "ecosight (librosa phase vocoder)")," \
+     "pitch vs rubberband $(ratio "rubberband -p 2 (R2, default)" "ecosight (stretch + soxr HQ)")," \
+     "stretch vs sox $(ratio "sox tempo 1.1" "ecosight (librosa phase vocoder)")," \
+     "pitch vs sox $(ratio "sox pitch 200" "ecosight (stretch + soxr HQ)")"
 echo "(rubberband and sox run once per file, as a user would: process start and WAV"
 echo " file I/O are in their figures; ours decodes each file and encodes the WAV in memory.)"
+if [ $have_rb = 1 ] && [ $have_sox = 1 ]; then
+  # the same number of runs on a 50 ms file: rubberband's fixed cost per file
+  sox -n -r 22050 -c 1 -b 16 "$T/short.wav" synth 0.05 sine 440 2>/dev/null
+  short=(); for f in "${files[@]}"; do short+=("$T/short.wav"); done
+  measure "rubberband -T 1.1 on 50 ms files" $pin bash -c "$(declare -f each rb_stretch); files=(\"\$@\"); T=$T; each rb_stretch" _ "${short[@]}"
+  measure "rubberband -p 2 on 50 ms files" $pin bash -c "$(declare -f each rb_pitch); files=(\"\$@\"); T=$T; each rb_pitch" _ "${short[@]}"
+  net() { awk -v a="${cpu[$1]:-0}" -v s="${cpu[$2]:-0}" -v b="${cpu[$3]:-0}" 'BEGIN { if (b > 0 && a - s > 0) printf "%.1fx", (a - s) / b; else print "n/a" }'; }
+  echo "without rubberband's per-file fixed cost: stretch $(net "rubberband -T 1.1 (R2, default)" "rubberband -T 1.1 on 50 ms files" "ecosight (librosa phase vocoder)")," \
+       "pitch $(net "rubberband -p 2 (R2, default)" "rubberband -p 2 on 50 ms files" "ecosight (stretch + soxr HQ)")"
+fi
 echo
 echo "== whole 'ecosight augment' of $src (6 outputs per recording, one thread, one core) =="
 all_audio=$("$bench" volume_up $(find "$src" -name '*.wav' | sort) | sed 's/.*audio_s=\([0-9.]*\).*/\1/')
 mp3_s=$(( $(find "$src" -name '*.mp3' | wc -l) * 4 ))
-audio=$(echo "$all_audio + $mp3_s" | bc -l)   # the MP3s are 4 s clips too
+audio=$(awk -v a="$all_audio" -v b="$mp3_s" 'BEGIN { print a + b }')   # the MP3s are 4 s clips too
 measure "ecosight augment --threads 1" $pin "$bin" -q augment "$src" "$T/out" --threads 1
 echo "($(find "$T/out" -name '*.wav' | wc -l) WAVs written; the audio-s figure counts input seconds)"
 echo
