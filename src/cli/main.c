@@ -17,6 +17,7 @@ static int cmd_help(es_cli *cli, int argc, char **argv);
 
 static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
+    {"augment", es_cmd_augment, "write the original and K seeded augmentations of each recording"},
     {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
     {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
     {"yamnet", es_cmd_yamnet, "run YAMNet on an audio file: top AudioSet classes, raw arrays"},
