@@ -43,5 +43,8 @@ int es_cli_print_line(const char *s);
 int es_cmd_info(es_cli *cli, int argc, char **argv);
 int es_cmd_serve(es_cli *cli, int argc, char **argv);
 int es_cmd_report(es_cli *cli, int argc, char **argv);
+int es_cmd_train(es_cli *cli, int argc, char **argv);
+int es_cmd_evaluate(es_cli *cli, int argc, char **argv);
+int es_cmd_predict(es_cli *cli, int argc, char **argv);
 
 #endif
