@@ -45,5 +45,8 @@ int es_cmd_augment(es_cli *cli, int argc, char **argv);
 int es_cmd_serve(es_cli *cli, int argc, char **argv);
 int es_cmd_report(es_cli *cli, int argc, char **argv);
 int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
+int es_cmd_train(es_cli *cli, int argc, char **argv);
+int es_cmd_evaluate(es_cli *cli, int argc, char **argv);
+int es_cmd_predict(es_cli *cli, int argc, char **argv);
 
 #endif

@@ -21,6 +21,9 @@ static const es_cmd commands[] = {
     {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
     {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
     {"yamnet", es_cmd_yamnet, "run YAMNet on an audio file: top AudioSet classes, raw arrays"},
+    {"train", es_cmd_train, "train a new model version from a folder of labelled recordings"},
+    {"evaluate", es_cmd_evaluate, "score a model on a labelled folder (metrics)"},
+    {"predict", es_cmd_predict, "classify audio files (optionally a timeline of windows)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };
