@@ -17,6 +17,8 @@ static int cmd_help(es_cli *cli, int argc, char **argv);
 
 static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
+    {"upload", es_cmd_upload, "upload audio folders to S3 (incremental, parallel)"},
+    {"download", es_cmd_download, "download an S3 prefix into a folder (incremental, resumable)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };
