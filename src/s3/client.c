@@ -364,6 +364,17 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     return k;
 }
 
+/* libcurl rewinds the body when it must resend it (a reused connection that
+ * the server closed, an early error answer). */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    xfer *x = ud;
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > x->r->body_len)
+        return CURL_SEEKFUNC_FAIL;
+    x->body_pos = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* Build "https://host/path?query" with the same encoding the signer uses. */
 static es_status build_url(const es_s3_client *c, const s3_request *r, const char *host,
                            const char *path, es_buf *url, es_error *err)
@@ -527,6 +538,8 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, &x);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
         if (strcmp(r->method, "PUT") != 0)
             curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
