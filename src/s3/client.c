@@ -158,20 +158,19 @@ es_status es_s3_client_new(const es_s3_config *cfg, const es_log *log, es_s3_cli
     if (c->cfg.backoff_base_s < 0)
         c->cfg.backoff_base_s = 0;
 
-    const char *ep = c->cfg.endpoint;
+    const char *ep = cfg->endpoint; /* the caller's copy: still valid on every error path */
     const char *sep = strstr(ep, "://");
     if (!sep || (size_t)(sep - ep) >= sizeof c->scheme || !sep[3] ||
-        strlen(sep + 3) >= sizeof c->authority || strchr(sep + 3, '/')) {
-        es_s3_client_free(c);
-        return es_error_set(err, ES_ERR_CONFIG, "S3 endpoint '%s' is not scheme://host[:port]",
-                            ep);
+        strlen(sep + 3) >= sizeof c->authority || strchr(sep + 3, '/') ||
+        !((sep - ep == 4 && strncmp(ep, "http", 4) == 0) ||
+          (sep - ep == 5 && strncmp(ep, "https", 5) == 0))) {
+        es_s3_config_clear(&c->cfg);
+        free(c);
+        return es_error_set(err, ES_ERR_CONFIG,
+                            "S3 endpoint '%s' is not http(s)://host[:port]", ep);
     }
     memcpy(c->scheme, ep, (size_t)(sep - ep));
     c->scheme[sep - ep] = '\0';
-    if (strcmp(c->scheme, "http") != 0 && strcmp(c->scheme, "https") != 0) {
-        es_s3_client_free(c);
-        return es_error_set(err, ES_ERR_CONFIG, "S3 endpoint '%s': only http and https", ep);
-    }
     snprintf(c->authority, sizeof c->authority, "%s", sep + 3);
     if (pthread_mutex_init(&c->mu, NULL) != 0) {
         es_s3_config_clear(&c->cfg);

@@ -111,6 +111,10 @@ static es_status read_profile(const char *path, const char *section, profile_val
     es_status rc = es_read_file(path, INI_LIMIT, &text, &len, err);
     if (rc != ES_OK)
         return es_error_prefix(err, "AWS profile file");
+    if (len == 0) { /* (core's es_read_file leaves an empty file's buffer unterminated) */
+        free(text);
+        return ES_OK;
+    }
     int in_section = 0;
     char parent_key[64] = "";
     char *save = NULL;
