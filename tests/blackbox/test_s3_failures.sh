@@ -29,7 +29,13 @@ jq -e '.error | test("SignatureDoesNotMatch")' "$work/wrong.json" >/dev/null ||
     fail "JSON lacks the error: $(cat "$work/wrong.json")"
 if grep -q -- "$good_secret" "$work/wrong.err" "$work/wrong.json"; then fail "the secret leaked"; fi
 s3rver_aws s3 ls s3://es-fail/x/ | grep -q . && fail "something was uploaded with a wrong secret"
-echo "ok: wrong secret -> exit 1, SignatureDoesNotMatch"
+# Even at the most verbose log level no secret appears.
+"$ES_BIN" --log-level trace upload --json "$work/src" s3://es-fail/ok/ >"$work/ok.json" 2>"$work/ok.err" ||
+    fail "upload failed: $(cat "$work/ok.err")"
+grep -q 'PutObject s3://es-fail/ok/dog_bark/a.wav' "$work/ok.err" || fail "trace log lacks requests"
+if grep -q -- "$good_secret" "$work/ok.err" "$work/ok.json"; then fail "the secret leaked into the log"; fi
+grep -q 'Signature=' "$work/ok.err" && fail "a signature leaked into the log"
+echo "ok: wrong secret -> exit 1, SignatureDoesNotMatch; no secret in any output"
 
 # An unknown access key, and a bucket that does not exist.
 set +e

@@ -65,4 +65,29 @@ jq -e '.failed > 0 and .files > 0' "$work/nr.json" >/dev/null ||
     fail "no retries: the other objects were not all attempted: $(cat "$work/nr.json")"
 [ -z "$(find "$work/dst" -name '*.wav' -size 0)" ] || fail "empty files left behind"
 echo "ok: without retries the faults fail the run (exit 1) after the other objects"
+
+# A multipart upload whose part fails (no retries) is aborted, not left behind.
+# A fresh proxy makes it exact: requests 1-3 are ListObjectsV2,
+# PutPublicAccessBlock and CreateMultipartUpload, request 4 (a part) fails.
+kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
+: >"$work/proxy.out"; : >"$work/proxy.log"
+"$py" "$ES_SOURCE_DIR/tests/blackbox/lib/s3_fault_proxy.py" "$S3RVER_PORT" 4 "$work/proxy.log" \
+    >"$work/proxy.out" 2>"$work/proxy.err" &
+proxy_pid=$!
+for _ in $(seq 1 100); do grep -q '^READY ' "$work/proxy.out" 2>/dev/null && break; sleep 0.1; done
+export AWS_ENDPOINT_URL="http://127.0.0.1:$(sed -n 's/^READY //p' "$work/proxy.out")"
+mkdir -p "$work/mp/engine_idling"
+head -c $((17 * 1024 * 1024)) /dev/urandom >"$work/mp/engine_idling/big.wav"
+set +e
+AWS_MAX_ATTEMPTS=1 "$ES_BIN" -q upload --json "$work/mp" s3://es-retry/mp/ >"$work/mp.json" 2>"$work/mp.err"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "a multipart upload with a failed part exited $rc"
+grep -Eq '^4 PUT /es-retry/mp/engine_idling/big.wav\?partNumber=[0-9]+&uploadId=.* slowdown$' "$work/proxy.log" ||
+    fail "request 4 was not a failed part: $(cat "$work/proxy.log")"
+grep -Eq '^[0-9]+ DELETE /es-retry/mp/engine_idling/big.wav\?uploadId=.* -$' "$work/proxy.log" ||
+    fail "the failed multipart upload was not aborted: $(cat "$work/proxy.log")"
+grep -q 'POST .*uploadId=' "$work/proxy.log" && fail "a multipart upload with a failed part was completed"
+if s3rver_aws s3 ls s3://es-retry/mp/ --recursive | grep -q big.wav; then fail "a failed upload left an object"; fi
+echo "ok: a multipart upload with a failed part is aborted"
 echo "PASS"

@@ -30,6 +30,10 @@ else
     cp -r "$shared/data/extracted_audio" "$src"
 fi
 echo "notes" >"$src/README.txt"   # not audio: not uploaded
+# keys that need encoding (space, '+', '%', UTF-8) must sign and round-trip too
+odd=$(find "$src" -type f -name '*.wav' | sort | head -1)
+mkdir -p "$src/clips"
+cp "$odd" "$src/clips/odd name+1%20 é.wav"
 n=$(find "$src" -type f -name '*.wav' -o -type f -name '*.mp3' -o -type f -name '*.flac' -o -type f -name '*.ogg' | wc -l)
 bytes=$(find "$src" -type f ! -name README.txt -printf '%s\n' | awk '{s+=$1} END {print s}')
 echo "data: $n audio files, $bytes bytes"
