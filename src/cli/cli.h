@@ -45,5 +45,7 @@ int es_cmd_upload(es_cli *cli, int argc, char **argv);
 int es_cmd_download(es_cli *cli, int argc, char **argv);
 /* upload/download share their front end (cmd_upload.c); download = 1 for download. */
 int es_cli_s3_sync(es_cli *cli, int argc, char **argv, int download);
+int es_cmd_serve(es_cli *cli, int argc, char **argv);
+int es_cmd_report(es_cli *cli, int argc, char **argv);
 
 #endif

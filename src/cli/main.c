@@ -19,6 +19,8 @@ static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
     {"upload", es_cmd_upload, "upload audio folders to S3 (incremental, parallel)"},
     {"download", es_cmd_download, "download an S3 prefix into a folder (incremental, resumable)"},
+    {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
+    {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };
