@@ -18,6 +18,8 @@ static int cmd_help(es_cli *cli, int argc, char **argv);
 static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
     {"augment", es_cmd_augment, "write the original and K seeded augmentations of each recording"},
+    {"upload", es_cmd_upload, "upload audio folders to S3 (incremental, parallel)"},
+    {"download", es_cmd_download, "download an S3 prefix into a folder (incremental, resumable)"},
     {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
     {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
     {"yamnet", es_cmd_yamnet, "run YAMNet on an audio file: top AudioSet classes, raw arrays"},
