@@ -43,5 +43,8 @@ int es_cli_print_line(const char *s);
 int es_cmd_info(es_cli *cli, int argc, char **argv);
 int es_cmd_serve(es_cli *cli, int argc, char **argv);
 int es_cmd_report(es_cli *cli, int argc, char **argv);
+int es_cmd_retrain(es_cli *cli, int argc, char **argv);
+int es_cmd_models(es_cli *cli, int argc, char **argv);
+int es_cmd_status(es_cli *cli, int argc, char **argv);
 
 #endif

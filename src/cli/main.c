@@ -19,6 +19,7 @@ static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
     {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
     {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
+    {"status", es_cmd_status, "training catalog: classes, new recordings, cache, current model"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };
