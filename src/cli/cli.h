@@ -52,5 +52,8 @@ int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
 int es_cmd_train(es_cli *cli, int argc, char **argv);
 int es_cmd_evaluate(es_cli *cli, int argc, char **argv);
 int es_cmd_predict(es_cli *cli, int argc, char **argv);
+int es_cmd_retrain(es_cli *cli, int argc, char **argv);
+int es_cmd_models(es_cli *cli, int argc, char **argv);
+int es_cmd_status(es_cli *cli, int argc, char **argv);
 
 #endif
