@@ -58,6 +58,13 @@ http c "$B" "$U/metrics/prometheus"; check "prometheus 200" 200 "$c"
 grep -q 'ecosight_http_requests_total{endpoint="/health",code="200"}' "$B"; check "prometheus counts /health" 0 $?
 grep -q 'ecosight_predict_stage_seconds_bucket{stage="yamnet"' "$B"; check "prometheus has stage histograms" 0 $?
 
+# --- dashboard: its paths, and / for browsers only ---------------------------
+ct=$(curl -s -o "$B" -w '%{http_code} %{content_type}' "$U/dashboard"); check "GET /dashboard html" "200 text/html; charset=utf-8" "$ct"
+grep -qi '<html' "$B"; check "dashboard is an HTML page" 0 $?
+ct=$(curl -s -o /dev/null -w '%{content_type}' -H 'Accept: text/html,application/xhtml+xml,*/*;q=0.8' "$U/"); check "GET / for a browser is the dashboard" "text/html; charset=utf-8" "$ct"
+ct=$(curl -s -o /dev/null -w '%{content_type}' -H 'Accept: application/json' "$U/"); check "GET / for JSON clients stays JSON" "application/json" "$ct"
+http c "$B" "$U/dashboard/no-such-asset.js"; check "missing dashboard asset 404" 404 "$c"
+
 # --- CORS -----------------------------------------------------------------
 h=$(curl -s -D - -o /dev/null -H 'Origin: https://ok.example' "$U/health" | tr -d '\r' | grep -i '^access-control-allow-origin:' | cut -d' ' -f2)
 check "CORS allowed origin echoed" "https://ok.example" "$h"
