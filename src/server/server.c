@@ -632,6 +632,7 @@ void es_server_free(es_server *s)
     if (s->d)
         es_server_stop(s, 0);
     es_srv_shutdown_jobs(s);
+    es_srv_close_resources(s);
     es_holder_destroy(&s->holder);
     pthread_mutex_destroy(&s->upload_mu);
     es_srv_job_destroy(&s->job);

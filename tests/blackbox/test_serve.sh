@@ -105,6 +105,8 @@ http c "$B" "${AUTH[@]}" -F file=@"$T/ok.wav" -F class_name=gun_shot "$U/upload"
 check "upload success" true "$("$PY" "$PROBE" json-field "$B" success)"
 check "upload class" gun_shot "$("$PY" "$PROBE" json-field "$B" class)"
 n=$(ls "$T/data/gun_shot" | wc -l); check "one file in gun_shot" 1 "$n"
+check "upload cataloged" true "$("$PY" "$PROBE" json-field "$B" cataloged)"
+[ -f "$T/models/ecosight.db" ]; check "catalog database in the models dir" 0 $?
 
 # --- hostile predictions (no model: the body is still refused for what it is) --
 http c "$B" -H 'Content-Type: text/plain' --data-binary @"$T/ok.wav" "$U/predict"; check "predict wrong content type 415" 415 "$c"
