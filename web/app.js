@@ -8,7 +8,7 @@
 (function () {
   var $ = function (id) { return document.getElementById(id); };
   var mode = document.body.getAttribute('data-mode') || 'live';
-  var state = { version: null, classes: [], metrics: null, history: null, uploaded: 0, retrainPoll: null };
+  var state = { testAccuracy: null, version: null, classes: [], metrics: null, history: null, uploaded: 0, retrainPoll: null };
 
   function setText(id, v) { var e = $(id); if (e) e.textContent = v; }
   function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
@@ -58,6 +58,7 @@
         setLive(true, 'live · updated ' + new Date().toLocaleTimeString());
         if (st.model_name !== state.version) {
           state.version = st.model_name;
+          state.testAccuracy = num(st.test_accuracy);
           state.classes = st.classes || [];
           fillClassSelect(state.classes);
           loadModel();
@@ -115,7 +116,8 @@
 
   function renderQuality(m) {
     var cls = classesOf(m);
-    var acc = num(m.accuracy) !== null ? m.accuracy : (num(m.test_accuracy) !== null ? m.test_accuracy : null);
+    /* The seed's metrics file has no accuracy: then the model's (status or metadata). */
+    var acc = num(m.accuracy) !== null ? m.accuracy : (num(m.test_accuracy) !== null ? m.test_accuracy : state.testAccuracy);
     setText('q-accuracy', ES.pct(acc));
     var f1s = cls.map(function (c, i) { return perClass(m, 'f1_score', c, i); });
     var macro = num(m.macro_f1) !== null ? m.macro_f1 :
@@ -436,7 +438,8 @@
 
   if (mode === 'report') {
     var data = JSON.parse($('es-report-data').textContent);
-    state.classes = (data.metadata && data.metadata.classes) || [];
+    state.classes = data.classes || (data.metadata && data.metadata.classes) || [];
+    state.testAccuracy = data.metadata ? num(data.metadata.test_accuracy) : null;
     state.metrics = data.metrics;
     state.history = { has_history: !!data.history, training_history: data.history || {}, retraining_log: data.retraining_log };
     if (data.metrics) renderQuality(data.metrics);

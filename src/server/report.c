@@ -78,11 +78,14 @@ static void put_pct(report_ctx *c, const cJSON *v)
         put(c, "–");
 }
 
-/* Read and parse one artifact. Missing + optional: *out = NULL, ES_OK. */
+/* Read and parse one artifact; *raw keeps the file's text (embedded as is, so
+ * the charts get the very numbers in the file, not a reprint). Missing +
+ * optional: *out = *raw = NULL, ES_OK. */
 static es_status load_json(const char *dir, const char *name, int required, cJSON **out,
-                           es_error *err)
+                           char **raw, es_error *err)
 {
     *out = NULL;
+    *raw = NULL;
     char *path = es_path_join(dir, name);
     if (!path)
         return es_error_set(err, ES_ERR_NOMEM, "out of memory");
@@ -102,7 +105,10 @@ static es_status load_json(const char *dir, const char *name, int required, cJSO
         if (!*out)
             rc = es_error_set(err, ES_ERR_FORMAT, "%s: malformed JSON", path);
     }
-    free(text);
+    if (rc == ES_OK)
+        *raw = text;
+    else
+        free(text);
     free(path);
     return rc;
 }
@@ -260,23 +266,25 @@ static void history_table(report_ctx *c, const cJSON *hist)
     put(c, "</tbody></table></div></details>\n");
 }
 
-/* Embed JSON inside <script type="application/json">: '<' becomes \u003c,
- * so no text in a class name or reason can close the element. */
-static void put_json_data(report_ctx *c, const cJSON *doc)
+/* Embed JSON text inside <script type="application/json">: '<' becomes
+ * \u003c (valid in JSON strings, and JSON has no '<' elsewhere), so no text in
+ * a class name or reason can close the element. */
+static void put_json_raw(report_ctx *c, const char *s)
 {
-    char *s = cJSON_PrintUnformatted(doc);
-    if (!s) {
-        if (c->rc == ES_OK)
-            c->rc = es_error_set(c->err, ES_ERR_NOMEM, "out of memory");
-        return;
-    }
-    for (char *p = s; *p && c->rc == ES_OK; p++) {
+    for (const char *p = s; *p && c->rc == ES_OK; p++) {
         if (*p == '<')
             put(c, "\\u003c");
         else
             c->rc = es_buf_append(c->b, p, 1, c->err);
     }
-    free(s);
+}
+
+static void put_json_member(report_ctx *c, const char *key, const char *raw)
+{
+    if (!raw)
+        return;
+    putf(c, ",\"%s\":", key);
+    put_json_raw(c, raw);
 }
 
 /* Inline one embedded web/ file inside an element that must not be closed early. */
@@ -314,8 +322,12 @@ static void card(report_ctx *c, const char *label, const char *id, const cJSON *
     put(c, "</div></div>\n");
 }
 
+typedef struct raw_docs {
+    char *metrics, *hist, *meta, *log, *names;
+} raw_docs;
+
 static void write_report(report_ctx *c, const char *version, const cJSON *metrics,
-                         const cJSON *hist, const cJSON *meta, const cJSON *log,
+                         const cJSON *hist, const cJSON *meta, const raw_docs *raw,
                          const cJSON *classes)
 {
     char now[32];
@@ -388,23 +400,20 @@ static void write_report(report_ctx *c, const char *version, const cJSON *metric
 
     /* The data the charts are drawn from. */
     put(c, "<script type=\"application/json\" id=\"es-report-data\">");
-    cJSON *data = cJSON_CreateObject();
-    if (!data) {
+    char *cls = cJSON_PrintUnformatted(classes);
+    if (!cls) {
         if (c->rc == ES_OK)
             c->rc = es_error_set(c->err, ES_ERR_NOMEM, "out of memory");
         return;
     }
-    cJSON_AddItemReferenceToObject(data, "metrics", (cJSON *)metrics);
-    if (hist)
-        cJSON_AddItemReferenceToObject(data, "history", (cJSON *)hist);
-    if (meta)
-        cJSON_AddItemReferenceToObject(data, "metadata", (cJSON *)meta);
-    if (log)
-        cJSON_AddItemReferenceToObject(data, "retraining_log", (cJSON *)log);
-    cJSON_AddItemReferenceToObject(data, "classes", (cJSON *)classes);
-    cJSON_AddStringToObject(data, "version", version);
-    put_json_data(c, data);
-    cJSON_Delete(data);
+    put(c, "{\"classes\":");
+    put_json_raw(c, cls);
+    free(cls);
+    put_json_member(c, "metrics", raw->metrics);
+    put_json_member(c, "history", raw->hist);
+    put_json_member(c, "metadata", raw->meta);
+    put_json_member(c, "retraining_log", raw->log);
+    put(c, "}");
     put(c, "</script>\n<script>\n");
     put_asset(c, "charts.js", "</script");
     put(c, "</script>\n<script>\n");
@@ -418,15 +427,16 @@ es_status es_report_write(const char *model_dir, const char *out_path, es_error 
         return es_error_set(err, ES_ERR_INVALID, "report: model directory and output path needed");
     char *dir = NULL, *parent = NULL;
     cJSON *metrics = NULL, *hist = NULL, *meta = NULL, *log = NULL, *names = NULL, *hold = NULL;
+    raw_docs raw = {0};
     es_buf b;
     es_buf_init(&b, REPORT_HTML_LIMIT);
     es_status rc = resolve_version_dir(model_dir, &dir, err);
     if (rc != ES_OK)
         goto done;
-    if ((rc = load_json(dir, "performance_metrics.json", 1, &metrics, err)) != ES_OK ||
-        (rc = load_json(dir, "training_history.json", 0, &hist, err)) != ES_OK ||
-        (rc = load_json(dir, "model_metadata.json", 0, &meta, err)) != ES_OK ||
-        (rc = load_json(dir, "class_names.json", 0, &names, err)) != ES_OK)
+    if ((rc = load_json(dir, "performance_metrics.json", 1, &metrics, &raw.metrics, err)) != ES_OK ||
+        (rc = load_json(dir, "training_history.json", 0, &hist, &raw.hist, err)) != ES_OK ||
+        (rc = load_json(dir, "model_metadata.json", 0, &meta, &raw.meta, err)) != ES_OK ||
+        (rc = load_json(dir, "class_names.json", 0, &names, &raw.names, err)) != ES_OK)
         goto done;
     if (!cJSON_IsObject(metrics)) {
         rc = es_error_set(err, ES_ERR_FORMAT, "%s/performance_metrics.json: not a JSON object", dir);
@@ -438,7 +448,7 @@ es_status es_report_write(const char *model_dir, const char *out_path, es_error 
         rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((rc = load_json(parent, "retraining_log.json", 0, &log, err)) != ES_OK)
+    if ((rc = load_json(parent, "retraining_log.json", 0, &log, &raw.log, err)) != ES_OK)
         goto done;
     const cJSON *classes = class_list(names, meta, metrics, &hold);
     if (!classes || cJSON_GetArraySize(classes) == 0) {
@@ -450,7 +460,7 @@ es_status es_report_write(const char *model_dir, const char *out_path, es_error 
     if (cJSON_IsString(mn) && mn->valuestring[0] && strcmp(version, "latest") == 0)
         version = mn->valuestring;
     report_ctx c = {.b = &b, .err = err, .rc = ES_OK};
-    write_report(&c, version, metrics, hist, meta, log, classes);
+    write_report(&c, version, metrics, hist, meta, &raw, classes);
     if ((rc = c.rc) != ES_OK)
         goto done;
     rc = es_write_file_atomic(out_path, b.data, b.len, err);
@@ -464,6 +474,11 @@ done:
     cJSON_Delete(log);
     cJSON_Delete(names);
     cJSON_Delete(hold);
+    free(raw.metrics);
+    free(raw.hist);
+    free(raw.meta);
+    free(raw.log);
+    free(raw.names);
     free(parent);
     free(dir);
     return rc;
