@@ -30,6 +30,7 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/cs
 http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const p = url.pathname;
+  if (p === '/' && !/text\/html/.test(req.headers.accept || '')) return json(res, 200, { service: 'EcoSight (dev)', status: 'running' });
   if (p === '/' || p === '/dashboard' || p === '/dashboard/' || p.startsWith('/dashboard/')) {
     const name = p.startsWith('/dashboard/') && p.length > 11 ? p.slice(11) : 'index.html';
     if (name.includes('..') || !fs.existsSync(path.join(web, name))) return json(res, 404, { detail: 'Not Found' });
