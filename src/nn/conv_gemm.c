@@ -1,0 +1,256 @@
+/*
+ * conv_gemm.c: the pointwise (1x1) convolution as a GEMM,
+ * out[M, N] = act(in[M, K] . W[K, N] + bias), which is ~83% of YAMNet's work.
+ *
+ * Weights are packed once into panels of 32 output channels ([N/32][K][32]),
+ * so the kernel streams them contiguously. The loops block K (KC) so a
+ * panel slice stays in L1 while the kernel sweeps MC rows of activations
+ * held in L2 (GotoBLAS's order, without packing A: NHWC rows are already
+ * contiguous in K). The register kernel is chosen once per process by CPU
+ * features: AVX-512F (14x32 tile), AVX2+FMA (3x32) or portable C. The
+ * build uses no -march flag: ISA-specific functions carry target
+ * attributes, so one binary runs on any x86-64 (and elsewhere, generic C).
+ */
+#include "ecosight/nn_conv.h"
+
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ES_X86 1
+#endif
+
+#define NR 32
+#define KC 256
+#define MC_ROWS 168
+
+typedef void (*ukr_fn)(int mr, int kc, const float *A, int64_t lda, const float *Bp, float *C,
+                       int64_t ldc, int nr, const float *bias, int first, int relu);
+
+/* ---- portable C ---- */
+static void ukr_generic(int mr, int kc, const float *A, int64_t lda, const float *Bp, float *C,
+                        int64_t ldc, int nr, const float *bias, int first, int relu)
+{
+    for (int r = 0; r < mr; r++) {
+        float acc[NR];
+        float *c = C + r * ldc;
+        for (int j = 0; j < NR; j++)
+            acc[j] = first ? (bias && j < nr ? bias[j] : 0.0f) : (j < nr ? c[j] : 0.0f);
+        const float *a = A + r * lda;
+        for (int k = 0; k < kc; k++) {
+            float av = a[k];
+            const float *b = Bp + (size_t)k * NR;
+            for (int j = 0; j < NR; j++)
+                acc[j] += av * b[j];
+        }
+        for (int j = 0; j < nr; j++)
+            c[j] = relu && acc[j] < 0.0f ? 0.0f : acc[j];
+    }
+}
+#define MR_GENERIC 4
+
+#ifdef ES_X86
+/* ---- AVX-512: MR rows x 32 columns in 2*MR zmm accumulators ---- */
+#define MR_AVX512 14
+__attribute__((target("avx512f"), always_inline)) static inline void
+ukr512_body(const int MR, int kc, const float *A, int64_t lda, const float *Bp, float *C,
+            int64_t ldc, int nr, const float *bias, int first, int relu)
+{
+    __m512 c0[MR_AVX512], c1[MR_AVX512];
+    __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+    if (first) {
+        __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+        __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+            c0[r] = b0;
+            c1[r] = b1;
+        }
+    } else {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+            c0[r] = _mm512_maskz_loadu_ps(m0, C + r * ldc);
+            c1[r] = _mm512_maskz_loadu_ps(m1, C + r * ldc + 16);
+        }
+    }
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(Bp + (size_t)k * NR);
+        __m512 b1 = _mm512_load_ps(Bp + (size_t)k * NR + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+            __m512 a = _mm512_set1_ps(A[r * lda + k]);
+            c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        }
+    }
+    if (relu) {
+        __m512 z = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+            c0[r] = _mm512_max_ps(c0[r], z);
+            c1[r] = _mm512_max_ps(c1[r], z);
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+        _mm512_mask_storeu_ps(C + r * ldc, m0, c0[r]);
+        _mm512_mask_storeu_ps(C + r * ldc + 16, m1, c1[r]);
+    }
+}
+
+#define UKR512(n)                                                                                 \
+    case n:                                                                                       \
+        ukr512_body(n, kc, A, lda, Bp, C, ldc, nr, bias, first, relu);                            \
+        break;
+__attribute__((target("avx512f"))) static void ukr_avx512(int mr, int kc, const float *A,
+                                                          int64_t lda, const float *Bp, float *C,
+                                                          int64_t ldc, int nr, const float *bias,
+                                                          int first, int relu)
+{
+    switch (mr) {
+        UKR512(1) UKR512(2) UKR512(3) UKR512(4) UKR512(5) UKR512(6) UKR512(7)
+        UKR512(8) UKR512(9) UKR512(10) UKR512(11) UKR512(12) UKR512(13) UKR512(14)
+        default: break;
+    }
+}
+
+/* ---- AVX2 + FMA: MR rows x 32 columns in 4*MR ymm accumulators ---- */
+#define MR_AVX2 3
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+ukr256_body(const int MR, int kc, const float *A, int64_t lda, const float *Bp, float *C,
+            int64_t ldc, int nr, const float *bias, int first, int relu)
+{
+    __m256 c[MR_AVX2][4];
+    float tmp[NR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+        const float *src;
+        if (first) {
+            for (int j = 0; j < NR; j++)
+                tmp[j] = bias && j < nr ? bias[j] : 0.0f;
+            src = tmp;
+        } else if (nr < NR) {
+            for (int j = 0; j < NR; j++)
+                tmp[j] = j < nr ? C[r * ldc + j] : 0.0f;
+            src = tmp;
+        } else {
+            src = C + r * ldc;
+        }
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            c[r][q] = _mm256_loadu_ps(src + 8 * q);
+    }
+    for (int k = 0; k < kc; k++) {
+        const float *b = Bp + (size_t)k * NR;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+            __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+                c[r][q] = _mm256_fmadd_ps(a, _mm256_load_ps(b + 8 * q), c[r][q]);
+        }
+    }
+    __m256 z = _mm256_setzero_ps();
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            __m256 v = relu ? _mm256_max_ps(c[r][q], z) : c[r][q];
+            if (nr == NR)
+                _mm256_storeu_ps(C + r * ldc + 8 * q, v);
+            else
+                _mm256_storeu_ps(tmp + 8 * q, v);
+        }
+        if (nr < NR)
+            memcpy(C + r * ldc, tmp, sizeof(float) * (size_t)nr);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void ukr_avx2(int mr, int kc, const float *A,
+                                                        int64_t lda, const float *Bp, float *C,
+                                                        int64_t ldc, int nr, const float *bias,
+                                                        int first, int relu)
+{
+    switch (mr) {
+    case 1: ukr256_body(1, kc, A, lda, Bp, C, ldc, nr, bias, first, relu); break;
+    case 2: ukr256_body(2, kc, A, lda, Bp, C, ldc, nr, bias, first, relu); break;
+    case 3: ukr256_body(3, kc, A, lda, Bp, C, ldc, nr, bias, first, relu); break;
+    default: break;
+    }
+}
+#endif
+
+typedef struct gemm_kernel {
+    ukr_fn fn;
+    int mr;
+    const char *name;
+} gemm_kernel;
+
+/* Chosen from CPU features; the answer never changes within a process, so
+ * racing first calls store the same value (no shared mutable state). */
+static gemm_kernel pick_kernel(void)
+{
+#ifdef ES_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return (gemm_kernel){ukr_avx512, MR_AVX512, "avx512"};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return (gemm_kernel){ukr_avx2, MR_AVX2, "avx2"};
+#endif
+    return (gemm_kernel){ukr_generic, MR_GENERIC, "generic"};
+}
+
+const char *es_conv_kernel_name(void)
+{
+    return pick_kernel().name;
+}
+
+size_t es_conv_pw_packed_floats(int K, int N)
+{
+    size_t panels = ((size_t)N + NR - 1) / NR;
+    return panels * (size_t)K * NR;
+}
+
+void es_conv_pw_pack(float *packed, const float *w_nk, int K, int N)
+{
+    size_t panels = ((size_t)N + NR - 1) / NR;
+    for (size_t p = 0; p < panels; p++)
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < NR; j++) {
+                size_t n = p * NR + (size_t)j;
+                packed[(p * (size_t)K + (size_t)k) * NR + (size_t)j] =
+                    n < (size_t)N ? w_nk[n * (size_t)K + (size_t)k] : 0.0f;
+            }
+}
+
+void es_conv_pointwise_forward_cols(float *out, const float *in, const float *packed,
+                                    const float *bias, int64_t M, int K, int N, int n0, int n1,
+                                    int relu)
+{
+    gemm_kernel kern = pick_kernel();
+    int p0 = n0 / NR, p1 = (n1 + NR - 1) / NR;
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        int kc = K - k0 < KC ? K - k0 : KC;
+        int first = k0 == 0, last = k0 + kc == K;
+        for (int64_t m0 = 0; m0 < M; m0 += MC_ROWS) {
+            int64_t mc = M - m0 < MC_ROWS ? M - m0 : MC_ROWS;
+            for (int p = p0; p < p1; p++) {
+                int nr = N - p * NR < NR ? N - p * NR : NR;
+                const float *bp = packed + ((size_t)p * K + (size_t)k0) * NR;
+                const float *bb = bias ? bias + (size_t)p * NR : NULL;
+                for (int64_t i = 0; i < mc; i += kern.mr) {
+                    int mr = mc - i < kern.mr ? (int)(mc - i) : kern.mr;
+                    kern.fn(mr, kc, in + (m0 + i) * K + k0, K, bp,
+                            out + (m0 + i) * N + (size_t)p * NR, N, nr, bb, first,
+                            last && relu);
+                }
+            }
+        }
+    }
+}
+
+void es_conv_pointwise_forward(float *out, const float *in, const float *packed,
+                               const float *bias, int64_t M, int K, int N, int relu)
+{
+    es_conv_pointwise_forward_cols(out, in, packed, bias, M, K, N, 0, N, relu);
+}
