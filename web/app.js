@@ -90,7 +90,8 @@
   /* gun_shot threshold: tolerant of the shapes {thresholds: {gun_shot: {threshold, recall}}},
    * {thresholds: {gun_shot: 0.3}}, {decision_thresholds: ...}, {gun_shot_threshold, gun_shot_recall}. */
   function gunshot(m) {
-    var t = m.thresholds || m.decision_thresholds || m.class_thresholds || {};
+    var md = state.metadata || {};
+    var t = m.thresholds || m.decision_thresholds || m.class_thresholds || md.decision_thresholds || {};
     var g = t.gun_shot, out = { threshold: null, recall: null };
     if (typeof g === 'number') out.threshold = g;
     else if (g && typeof g === 'object') {
@@ -99,6 +100,7 @@
     }
     if (out.threshold === null && num(m.gun_shot_threshold) !== null) out.threshold = m.gun_shot_threshold;
     if (out.recall === null && num(m.gun_shot_recall) !== null) out.recall = m.gun_shot_recall;
+    out.target = num(md.gun_shot_min_recall);
     return out;
   }
   function curvesOf(m, kind) {
@@ -125,7 +127,8 @@
     setText('q-macro-f1', ES.fmt(macro));
     var g = gunshot(m);
     setText('q-threshold', ES.fmt(g.threshold, 3));
-    setText('q-threshold-recall', ES.pct(g.recall));
+    /* Without a measured recall, say what the threshold was chosen for. */
+    setText('q-threshold-recall', g.recall !== null ? ES.pct(g.recall) : (g.target !== null && g.threshold !== null ? '≥ ' + ES.pct(g.target) + ' (validation target)' : '–'));
     var series = [['precision', 'P', 'precision'], ['recall', 'R', 'recall'], ['f1_score', 'F1', 'F1 score']].map(function (k, i) {
       return { key: k[0], short: k[1], name: k[2], color: ES.COLORS[i],
                values: cls.map(function (c, ci) { return perClass(m, k[0], c, ci); }) };
@@ -212,25 +215,35 @@
   /* Augmented copies per original file, the training pipeline's default rule
    * (es_augment_per_file_auto): fewer originals get more copies. */
   function perFileAuto(n) { return n < 50 ? 10 : n < 200 ? 7 : n < 500 ? 5 : 3; }
+  /* Per class: {originals, train, val, test, augmented, per_file, new}. Sources,
+   * best first: a data summary from the server or the report (data.classes),
+   * then the metrics' test support. */
+  function dataRows(m) {
+    var d = state.dataInfo || {}, dc = d.classes || {}, cls = classesOf(m);
+    var apf = d.augmentations_per_file || {};
+    return cls.map(function (c, i) {
+      var x = dc[c] || {}, sup = perClass(m, 'support', c, i);
+      var orig = num(x.originals);
+      var k = num(apf[c]) !== null ? apf[c] : (orig !== null ? perFileAuto(orig) : null);
+      return { name: c, originals: orig, train: num(x.train), val: num(x.val), test: num(x.test) !== null ? x.test : num(sup),
+               per_file: k, augmented: num(x.training_examples), fresh: num(x.new_since_training) };
+    });
+  }
   function renderData() {
     var tb = $('table-data') ? $('table-data').querySelector('tbody') : null;
     if (!tb) return;
-    var m = state.metrics || {}, cls = classesOf(m);
-    var counts = m.class_counts || m.originals_per_class || (m.data && m.data.originals_per_class) || null;
-    var perFile = num(m.per_file) || num(m.augment_per_file);
+    var m = state.metrics || {}, rows = dataRows(m), s = function (v) { return v === null || v === undefined ? '–' : String(v); };
     clear(tb);
-    cls.forEach(function (c, i) {
+    rows.forEach(function (r) {
       var tr = document.createElement('tr');
-      var n = counts ? num(counts[c]) : null;
-      var k = n !== null ? (perFile !== null ? perFile : perFileAuto(n)) : null;
-      [c, n === null ? '–' : String(n), k === null ? '–' : String(k), n === null ? '–' : String(n * (1 + k)),
-       String(perClass(m, 'support', c, i) === null || perClass(m, 'support', c, i) === undefined ? '–' : perClass(m, 'support', c, i))]
+      tr.setAttribute('data-class', r.name);
+      [r.name, s(r.originals), s(r.train) + ' / ' + s(r.val) + ' / ' + s(r.test), s(r.per_file), s(r.augmented), s(r.fresh)]
         .forEach(function (v, j) { tr.appendChild(node('td', j ? 'num' : '', v)); });
       tb.appendChild(tr);
     });
     var note = $('data-note');
-    if (note) note.textContent = (counts ? '' : 'The server does not report recordings per class; test support comes from the model\'s metrics. ') +
-      'Augmented copies follow the training default (fewer than 50 originals: 10 per file, 200: 7, 500: 5, else 3); the test split is never augmented.' +
+    if (note) note.textContent = (state.dataInfo ? '' : 'This server does not report recordings per class; the test column is the model\'s test support. ') +
+      'Train and validation originals get augmented copies (the default: 10 per file below 50 originals in a class, 7 below 200, 5 below 500, else 3); the test split is never augmented.' +
       (mode === 'live' ? ' Uploaded from this page since it loaded: ' + state.uploaded + ' file(s).' : '');
   }
 
@@ -440,6 +453,8 @@
     var data = JSON.parse($('es-report-data').textContent);
     state.classes = data.classes || (data.metadata && data.metadata.classes) || [];
     state.testAccuracy = data.metadata ? num(data.metadata.test_accuracy) : null;
+    state.metadata = data.metadata || null;
+    state.dataInfo = data.data || null;
     state.metrics = data.metrics;
     state.history = { has_history: !!data.history, training_history: data.history || {}, retraining_log: data.retraining_log };
     if (data.metrics) renderQuality(data.metrics);
