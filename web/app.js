@@ -279,7 +279,7 @@
     if (t && !Array.isArray(t)) t = t.events || null;
     return Array.isArray(t) ? t.map(function (e) {
       return { start: num(pick(e, ['start', 'start_s', 'start_time'])), end: num(pick(e, ['end', 'end_s', 'end_time'])),
-               'class': pick(e, ['class', 'predicted_class', 'label']), confidence: num(pick(e, ['confidence', 'score'])) };
+               'class': pick(e, ['class', 'predicted_class', 'label']), confidence: num(pick(e, ['confidence', 'mean_confidence', 'max_confidence', 'score'])) };
     }).filter(function (e) { return e.start !== null && e.end !== null && e['class']; }) : null;
   }
   function renderPrediction(r, seconds) {
@@ -299,7 +299,7 @@
     var ev = timelineEvents(r), fig = $('fig-timeline');
     fig.hidden = !ev;
     if (ev) {
-      var dur = num(r.duration) || num(r.duration_s) || seconds || ev.reduce(function (a, e) { return Math.max(a, e.end); }, 0);
+      var dur = (r.timeline && num(r.timeline.duration)) || num(r.duration) || num(r.duration_s) || seconds || ev.reduce(function (a, e) { return Math.max(a, e.end); }, 0);
       ES.timeline($('chart-timeline'), ev, dur, state.classes.length ? state.classes : names);
       var list = node('ul', ''); ev.forEach(function (e) {
         list.appendChild(node('li', '', e['class'] + ': ' + e.start.toFixed(1) + '–' + e.end.toFixed(1) + ' s' + (e.confidence !== null ? ' (' + ES.pct(e.confidence) + ')' : '')));
@@ -308,15 +308,29 @@
       $('chart-timeline').appendChild(list);
     }
   }
+  /* Choosing a file draws it at once; a recording longer than LONG_S turns the
+   * event timeline on (unless the user set the box themselves). */
+  var LONG_S = 8;
+  function prepare(file) {
+    if (state.prepared && state.prepared.file === file) return state.prepared.seconds;
+    var p = drawAudio(file).then(function (seconds) {
+      var box = $('predict-timeline');
+      if (seconds && !box.dataset.touched) box.checked = seconds > LONG_S;
+      return seconds;
+    });
+    state.prepared = { file: file, seconds: p };
+    return p;
+  }
   function predict(file) {
     var btn = $('predict-go'); btn.disabled = true;
     var out = $('predict-result'); clear(out); out.appendChild(node('p', 'muted', 'Predicting ' + file.name + '…'));
-    var fd = new FormData(); fd.append('file', file, file.name);
-    var url = '/predict' + ($('predict-timeline').checked ? '?timeline=1' : '');
-    var pictures = drawAudio(file);
-    return api(url, { method: 'POST', body: fd }).then(function (r) {
-      return pictures.then(function (seconds) { renderPrediction(r, seconds); poll(); });
-    }).catch(function (e) { showErr('predict-result', e.message); })
+    var seconds = null;
+    return prepare(file).then(function (s) {
+      seconds = s;
+      var fd = new FormData(); fd.append('file', file, file.name);
+      return api('/predict' + ($('predict-timeline').checked ? '?timeline=1' : ''), { method: 'POST', body: fd });
+    }).then(function (r) { renderPrediction(r, seconds); poll(); })
+      .catch(function (e) { showErr('predict-result', e.message); })
       .then(function () { btn.disabled = false; });
   }
 
@@ -421,6 +435,8 @@
         if (!f) { showErr('predict-result', 'choose an audio file first'); return; }
         predict(f);
       });
+      $('predict-file').addEventListener('change', function () { var f = this.files[0]; if (f) prepare(f); });
+      $('predict-timeline').addEventListener('change', function () { this.dataset.touched = '1'; });
       var drop = $('drop-predict');
       ['dragenter', 'dragover'].forEach(function (t) { drop.addEventListener(t, function (ev) { ev.preventDefault(); drop.classList.add('over'); }); });
       ['dragleave', 'drop'].forEach(function (t) { drop.addEventListener(t, function (ev) { ev.preventDefault(); drop.classList.remove('over'); }); });

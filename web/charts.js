@@ -288,8 +288,8 @@ var ES = (function () {
       if (hi < lo) continue;
       g.fillRect(x, H / 2 - hi * H / 2, 1, Math.max(1, (hi - lo) * H / 2));
     }
-    g.fillStyle = '#1b1f23'; g.font = '12px sans-serif';
-    g.fillText((samples.length / rate).toFixed(2) + ' s, ' + rate + ' Hz', 6, 14);
+    g.fillStyle = '#1b1f23'; g.font = '20px sans-serif';
+    g.fillText((samples.length / rate).toFixed(2) + ' s, ' + rate + ' Hz', 6, 22);
     c.setAttribute('data-seconds', (samples.length / rate).toFixed(3));
   }
   function spectrogram(container, mel) {
