@@ -55,6 +55,12 @@
       if (!h || !h.model_loaded) { setLive(false, 'server up, no model loaded'); return null; }
       return api('/status').then(function (st) {
         renderStatus(st);
+        /* A data summary, when the server gives one: {classes: {name: {originals,
+         * train, val, test, training_examples, new_since_training}},
+         * augmentations_per_file: {name: k}} (docs/DASHBOARD.md). */
+        if (st.data && typeof st.data === 'object' && JSON.stringify(st.data) !== JSON.stringify(state.dataInfo)) {
+          state.dataInfo = st.data; renderData();
+        }
         setLive(true, 'live · updated ' + new Date().toLocaleTimeString());
         if (st.model_name !== state.version) {
           state.version = st.model_name;
