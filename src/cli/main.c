@@ -17,8 +17,16 @@ static int cmd_help(es_cli *cli, int argc, char **argv);
 
 static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
+    {"augment", es_cmd_augment, "write the original and K seeded augmentations of each recording"},
+    {"upload", es_cmd_upload, "upload audio folders to S3 (incremental, parallel)"},
+    {"download", es_cmd_download, "download an S3 prefix into a folder (incremental, resumable)"},
     {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
     {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
+    {"yamnet", es_cmd_yamnet, "run YAMNet on an audio file: top AudioSet classes, raw arrays"},
+    {"train", es_cmd_train, "train a new model version from a folder of labelled recordings"},
+    {"evaluate", es_cmd_evaluate, "score a model on a labelled folder (metrics)"},
+    {"predict", es_cmd_predict, "classify audio files (optionally a timeline of windows)"},
+    {"status", es_cmd_status, "training catalog: classes, new recordings, cache, current model"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };
