@@ -9,9 +9,10 @@ pkg_check_modules(CURL    REQUIRED IMPORTED_TARGET libcurl)        # s3/
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)        # store/
 pkg_check_modules(MHD     REQUIRED IMPORTED_TARGET libmicrohttpd)  # server/
 pkg_check_modules(CJSON   REQUIRED IMPORTED_TARGET libcjson)       # JSON documents
+pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)   # nn/ (cblas_sgemm)
 pkg_check_modules(CMOCKA  REQUIRED IMPORTED_TARGET cmocka)         # tests/unit
 
 set(ES_DEP_LIBS
   PkgConfig::SNDFILE PkgConfig::SOXR PkgConfig::FFTW3F PkgConfig::CRYPTO
-  PkgConfig::CURL PkgConfig::SQLITE3 PkgConfig::MHD PkgConfig::CJSON
+  PkgConfig::CURL PkgConfig::SQLITE3 PkgConfig::MHD PkgConfig::CJSON PkgConfig::OPENBLAS
   ${FFTW3F_THREADS_LIB})

@@ -73,7 +73,9 @@ typedef struct es_error {
  * `return es_error_set(err, ES_ERR_IO, "cannot open %s: %s", p, strerror(e));` */
 es_status es_error_set(es_error *err, es_status code, const char *fmt, ...) ES_PRINTF(3, 4);
 es_status es_error_setv(es_error *err, es_status code, const char *fmt, va_list ap);
-/* Prefix the existing message with more context ("while X: <old message>"). */
+/* Prefix the existing message with more context ("X: <old message>") and
+ * return err->code. With a NULL err it returns ES_ERR_INTERNAL (never ES_OK):
+ * prefer `es_error_prefix(err, ...); return rc;`. */
 es_status es_error_prefix(es_error *err, const char *fmt, ...) ES_PRINTF(2, 3);
 void es_error_clear(es_error *err);
 /* The message, or es_strerror(code) when no message was set. */

@@ -38,6 +38,57 @@ void es_fft_free_buf(void *p);
  * w[i] = 0.5 - 0.5 cos(2 pi i / n). */
 void es_window_hann_periodic(float *w, int n);
 
+
+/* ---- STFT / ISTFT (librosa's stft/istft with center=True) ---- */
+/* A plan: FFT size n_fft (even), hop, periodic Hann window of n_fft. Read-only
+ * once made: share it between threads, each with its own buffers. Frames are
+ * centred: frame t covers x[t*hop - n_fft/2, t*hop + n_fft/2) with zeros outside
+ * the signal (librosa >= 0.10, pad_mode="constant"). A spectrum frame holds
+ * n_fft/2+1 complex bins, interleaved (re, im). */
+typedef struct es_stft es_stft;
+es_status es_stft_new(int n_fft, int hop, es_stft **out, es_error *err);
+void es_stft_free(es_stft *s);
+int es_stft_n_fft(const es_stft *s);
+int es_stft_hop(const es_stft *s);
+int es_stft_bins(const es_stft *s);                 /* n_fft/2 + 1 */
+const float *es_stft_window(const es_stft *s);      /* n_fft values */
+/* Number of centred frames of an n-sample signal: 1 + n / hop. */
+int64_t es_stft_num_frames(const es_stft *s, int64_t n);
+/* One centred frame t of x[0..n): scratch holds es_stft_n_fft floats and spec
+ * 2*bins floats, both from es_fft_alloc. */
+void es_stft_frame(const es_stft *s, const float *x, int64_t n, int64_t t, float *scratch,
+                   float *spec);
+/* The whole STFT, frame-major: *spec_out (es_fft_alloc'd, free with
+ * es_fft_free_buf) holds frames * 2*bins floats. */
+es_status es_stft_forward(const es_stft *s, const float *x, int64_t n, float **spec_out,
+                          int64_t *frames_out, es_error *err);
+
+/* Inverse STFT by overlap-add, as librosa.istft(center=True, length=length):
+ * frames beyond what `length` needs are ignored, each frame is inverse-FFT'd,
+ * windowed and added, the sum is divided by the squared-window sum where that
+ * is not tiny, n_fft/2 samples of padding are dropped and the result is cut or
+ * zero-padded to `length`. Streaming form: es_istft_begin sizes the
+ * accumulator, es_istft_add adds frame t (spec is destroyed), es_istft_end
+ * normalises into y[length]. */
+typedef struct es_istft_acc {
+    float *buf;         /* n_fft + hop*(frames-1) overlap-add samples */
+    int64_t frames;     /* frames that will be added */
+    int64_t len;        /* samples in buf */
+    int64_t length;     /* requested output length */
+    float *scratch;     /* n_fft floats for the inverse FFT */
+} es_istft_acc;
+/* How many frames an output of `length` samples needs (min with available). */
+int64_t es_istft_frames_needed(const es_stft *s, int64_t available, int64_t length);
+es_status es_istft_begin(const es_stft *s, int64_t frames, int64_t length, es_istft_acc *acc,
+                         es_error *err);
+void es_istft_add(const es_stft *s, es_istft_acc *acc, int64_t t, float *spec);
+/* Normalise into y[acc->length] and release the accumulator. */
+void es_istft_end(const es_stft *s, es_istft_acc *acc, float *y);
+void es_istft_abort(es_istft_acc *acc);
+/* Whole-matrix form: spec frame-major as es_stft_forward makes it (not modified). */
+es_status es_istft(const es_stft *s, const float *spec, int64_t frames, int64_t length, float *y,
+                   es_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,5 +10,13 @@
 #include "ecosight/dsp.h"
 #include "ecosight/nn.h"
 #include "ecosight/yamnet.h"
+#include "ecosight/augment.h"
+#include "ecosight/classifier.h"
+#include "ecosight/pipeline_train.h"
+#include "ecosight/pipeline_metrics.h"
+#include "ecosight/s3.h"
+#include "ecosight/store.h"
+#include "ecosight/server.h"
+#include "ecosight/server_report.h"
 
 #endif

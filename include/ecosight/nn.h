@@ -22,4 +22,5 @@ extern "C" {
 #ifdef __cplusplus
 }
 #endif
+#include "ecosight/nn_dense.h"
 #endif

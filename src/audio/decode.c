@@ -13,18 +13,21 @@
 #include "ecosight/audio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ES_DECODE_BLOCK 8192 /* input frames per block */
 
 struct es_audio_stream {
     SNDFILE *sf;
     SF_INFO sfi;
+    int fd;         /* our descriptor for path sources (-1 otherwise), lent to sf */
     es_audio_info info;
     char name[256];
     /* memory source (virtual I/O) */
@@ -156,6 +159,8 @@ void es_audio_stream_close(es_audio_stream *s)
         return;
     if (s->sf)
         sf_close(s->sf);
+    if (s->fd >= 0)
+        close(s->fd);
     if (s->soxr)
         soxr_delete(s->soxr);
     free(s->inter);
@@ -208,10 +213,77 @@ static es_status open_common(es_audio_stream *s, int sample_rate, es_error *err)
 
 static es_status sf_open_error(const char *name, es_error *err)
 {
-    /* sf_strerror(NULL) is libsndfile's last-open error; it only words the
-     * message, the status is decided here. */
-    return es_error_set(err, ES_ERR_FORMAT, "%s: not a readable audio file (%s)", name,
-                        sf_strerror(NULL));
+    /* sf_error(NULL) is libsndfile's last-open error (process-global, so
+     * under concurrency it may word another thread's failure); it only words
+     * the message, the status is decided here. We open files ourselves, so
+     * its "system error" can only mean data it could not make sense of (the
+     * MP3 reader reports garbage that way). */
+    int e = sf_error(NULL);
+    const char *why = e == SF_ERR_SYSTEM || e == SF_ERR_NO_ERROR
+                          ? "unrecognised format or corrupt data"
+                          : sf_error_number(e);
+    return es_error_set(err, ES_ERR_FORMAT, "%s: not a readable audio file (%s)", name, why);
+}
+
+/* libsndfile accepts a RIFF/WAVE file whose data chunk claims more bytes
+ * than the file holds and reads what is there, as soundfile/librosa do.
+ * Real recordings are sometimes a few bytes short (two of the shared
+ * sanity clips are), and those we read the same way. But a header that
+ * claims more than twice what the file holds (4 GB in a 1 KB upload) is
+ * not a slightly short file, it is corrupt or hostile: refused. The
+ * "length unknown" marker 0xFFFFFFFF (or 0) that streaming writers such
+ * as ffmpeg leave when they cannot seek back is accepted. `rd` reads `n`
+ * bytes at `off` and returns how many it got. */
+typedef size_t (*riff_read_fn)(void *ud, uint64_t off, void *buf, size_t n);
+
+static es_status riff_check(const char *name, riff_read_fn rd, void *ud, uint64_t total,
+                            es_error *err)
+{
+    unsigned char h[12];
+    if (rd(ud, 0, h, 12) != 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
+        return ES_OK; /* not plain RIFF/WAVE (RF64, W64, ...): libsndfile's word stands */
+    uint64_t off = 12;
+    for (int i = 0; i < 4096 && off + 8 <= total; i++) {
+        unsigned char c[8];
+        if (rd(ud, off, c, 8) != 8)
+            break;
+        uint64_t size = (uint64_t)c[4] | (uint64_t)c[5] << 8 | (uint64_t)c[6] << 16 |
+                        (uint64_t)c[7] << 24;
+        if (memcmp(c, "data", 4) == 0) {
+            uint64_t avail = total - (off + 8);
+            if (size > 2 * avail && size != 0xFFFFFFFFu)
+                return es_error_set(err, ES_ERR_FORMAT,
+                                    "%s: truncated or corrupt WAV: the data chunk claims %llu "
+                                    "bytes but the file holds only %llu",
+                                    name, (unsigned long long)size, (unsigned long long)avail);
+            return ES_OK;
+        }
+        off += 8 + size + (size & 1);
+    }
+    if (off < total && off + 8 > total)
+        return es_error_set(err, ES_ERR_FORMAT,
+                            "%s: truncated WAV: the file ends inside a chunk header (byte %llu "
+                            "of %llu)",
+                            name, (unsigned long long)off, (unsigned long long)total);
+    return ES_OK;
+}
+
+static size_t riff_read_fd(void *ud, uint64_t off, void *buf, size_t n)
+{
+    ssize_t r = pread(*(int *)ud, buf, n, (off_t)off);
+    return r < 0 ? 0 : (size_t)r;
+}
+
+static size_t riff_read_mem(void *ud, uint64_t off, void *buf, size_t n)
+{
+    const es_audio_stream *s = ud;
+    if (off >= (uint64_t)s->mem_len)
+        return 0;
+    uint64_t left = (uint64_t)s->mem_len - off;
+    if (n > left)
+        n = (size_t)left;
+    memcpy(buf, s->mem + off, n);
+    return n;
 }
 
 es_status es_audio_stream_open_file(const char *path, int sample_rate, es_audio_stream **out,
@@ -229,16 +301,35 @@ es_status es_audio_stream_open_file(const char *path, int sample_rate, es_audio_
         return es_error_set(err, ES_ERR_INVALID, "%s: not a regular file", path);
     if (st.st_size == 0)
         return es_error_set(err, ES_ERR_EMPTY, "%s: empty file (0 bytes)", path);
+    /* We open the file ourselves so that permission problems get their own
+     * words, and lend the descriptor to libsndfile. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return es_error_set(err, e == ENOENT ? ES_ERR_NOT_FOUND : ES_ERR_IO, "%s: %s", path,
+                            strerror(e));
+    }
+    es_status rc = riff_check(path, riff_read_fd, &fd, (uint64_t)st.st_size, err);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
     es_audio_stream *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        close(fd);
         return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", path);
+    }
+    s->fd = -1;
     snprintf(s->name, sizeof s->name, "%s", path);
-    s->sf = sf_open(path, SFM_READ, &s->sfi);
+    /* libsndfile never closes a descriptor it was told not to, on success
+     * or failure: the stream owns it and closes it after sf_close. */
+    s->fd = fd;
+    s->sf = sf_open_fd(fd, SFM_READ, &s->sfi, SF_FALSE);
     if (!s->sf) {
         es_audio_stream_close(s);
         return sf_open_error(path, err);
     }
-    es_status rc = open_common(s, sample_rate, err);
+    rc = open_common(s, sample_rate, err);
     if (rc) {
         es_audio_stream_close(s);
         return rc;
@@ -257,16 +348,22 @@ es_status es_audio_stream_open_memory(const void *data, size_t len, const char *
     es_audio_stream *s = calloc(1, sizeof *s);
     if (!s)
         return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", name);
+    s->fd = -1;
     snprintf(s->name, sizeof s->name, "%s", name);
     s->mem = data;
     s->mem_len = (sf_count_t)len;
+    es_status rc = riff_check(s->name, riff_read_mem, s, (uint64_t)len, err);
+    if (rc) {
+        es_audio_stream_close(s);
+        return rc;
+    }
     SF_VIRTUAL_IO vio = {vio_len, vio_seek, vio_read, vio_write, vio_tell};
     s->sf = sf_open_virtual(&vio, SFM_READ, &s->sfi, s);
     if (!s->sf) {
         es_audio_stream_close(s);
         return sf_open_error(name, err);
     }
-    es_status rc = open_common(s, sample_rate, err);
+    rc = open_common(s, sample_rate, err);
     if (rc) {
         es_audio_stream_close(s);
         return rc;
@@ -315,6 +412,20 @@ static es_status decode_block(es_audio_stream *s, size_t *n, es_error *err)
     return ES_OK;
 }
 
+/* Finite input can still overflow inside the resampler's filter when a
+ * float file holds absurd values (1e38): refuse those rather than hand out
+ * infinities. */
+static es_status check_finite(const es_audio_stream *s, es_error *err)
+{
+    for (size_t i = 0; i < s->out_len; i++)
+        if (!isfinite(s->out[i]))
+            return es_error_set(err, ES_ERR_FORMAT,
+                                "%s: sample values too large to resample (non-finite output "
+                                "near input frame %lld)",
+                                s->name, (long long)s->frames_in);
+    return ES_OK;
+}
+
 /* Refill s->out from the decoder (and resampler). */
 static es_status refill(es_audio_stream *s, es_error *err)
 {
@@ -346,6 +457,9 @@ static es_status refill(es_audio_stream *s, es_error *err)
                 return es_error_set(err, ES_ERR_INTERNAL,
                                     "%s: resampler consumed %zu of %zu frames", s->name, idone, n);
             s->out_len = odone;
+            es_status rc = check_finite(s, err);
+            if (rc)
+                return rc;
         } else {
             /* end of input: flush the resampler's tail */
             size_t odone = 0;
@@ -355,6 +469,9 @@ static es_status refill(es_audio_stream *s, es_error *err)
             s->out_len = odone;
             if (odone == 0)
                 s->drained = 1;
+            es_status rc = check_finite(s, err);
+            if (rc)
+                return rc;
         }
     }
     return ES_OK;

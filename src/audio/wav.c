@@ -146,8 +146,10 @@ es_status es_audio_write_wav(const char *path, const float *samples, int64_t fra
     size_t len = 0;
     es_status rc = es_audio_encode_wav(samples, frames, sample_rate, fmt, &data, &len, clipped,
                                        err);
-    if (rc)
-        return es_error_prefix(err, "%s", path);
+    if (rc) {
+        es_error_prefix(err, "%s", path);
+        return rc;
+    }
     rc = es_write_file_atomic(path, data, len, err);
     free(data);
     return rc;

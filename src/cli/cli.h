@@ -42,5 +42,7 @@ int es_cli_print_line(const char *s);
 /* Subcommands (one file each: cmd_<name>.c). */
 int es_cmd_info(es_cli *cli, int argc, char **argv);
 int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
+int es_cmd_serve(es_cli *cli, int argc, char **argv);
+int es_cmd_report(es_cli *cli, int argc, char **argv);
 
 #endif

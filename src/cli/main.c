@@ -18,6 +18,8 @@ static int cmd_help(es_cli *cli, int argc, char **argv);
 static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
     {"yamnet", es_cmd_yamnet, "run YAMNet on an audio file: top AudioSet classes, raw arrays"},
+    {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
+    {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };

@@ -35,6 +35,7 @@ es_status es_buf_reserve(es_buf *b, size_t n, es_error *err)
         return es_error_set(err, ES_ERR_NOMEM, "cannot grow buffer to %zu bytes", cap);
     b->data = d;
     b->cap = cap;
+    b->data[b->len] = '\0'; /* a fresh allocation must read as "" too */
     return ES_OK;
 }
 

@@ -82,11 +82,16 @@ static void draw(es_progress *p, double now, int final)
     fmt_count(done, sizeof done, (double)p->done, p->unit);
     fmt_count(total, sizeof total, (double)p->total, p->unit);
     const char *u = strcmp(p->unit, "B") == 0 ? "" : p->unit;
+    char rs[32];
+    fmt_count(rs, sizeof rs, rate, p->unit);
+    const char *sp = *u ? " " : "";
     if (final) {
         char r[32];
         fmt_count(r, sizeof r, rate, p->unit);
-        fprintf(p->sink, "%s%s: %s %s in %.1f s (%s %s/s)\n", p->tty ? "\r\033[K" : "",
-                p->label, done, u, el, r, strcmp(p->unit, "B") == 0 ? "" : u);
+        /* bytes carry their unit inside the number ("3.0 MiB") */
+        const char *sep = *u ? " " : "";
+        fprintf(p->sink, "%s%s: %s%s%s in %.1f s (%s%s%s/s)\n", p->tty ? "\r\033[K" : "",
+                p->label, done, sep, u, el, r, sep, u);
     } else if (p->tty) {
         char bar[32];
         int width = 24;
@@ -98,17 +103,17 @@ static void draw(es_progress *p, double now, int final)
         bar[width] = '\0';
         fmt_eta(eta, sizeof eta, p->total > 0 && rate > 0 ? (double)(p->total - p->done) / rate : -1);
         if (p->total > 0)
-            fprintf(p->sink, "\r\033[K%s [%s] %s/%s %s  %.1f/s  ETA %s", p->label, bar, done,
-                    total, u, rate, eta);
+            fprintf(p->sink, "\r\033[K%s [%s] %s/%s%s%s  %s/s  ETA %s", p->label, bar, done,
+                    total, sp, u, rs, eta);
         else
-            fprintf(p->sink, "\r\033[K%s %s %s  %.1f/s", p->label, done, u, rate);
+            fprintf(p->sink, "\r\033[K%s %s%s%s  %s/s", p->label, done, sp, u, rs);
     } else {
         if (p->total > 0) {
             fmt_eta(eta, sizeof eta, rate > 0 ? (double)(p->total - p->done) / rate : -1);
-            fprintf(p->sink, "%s: %s/%s %s (%.0f%%), %.1f/s, ETA %s\n", p->label, done, total, u,
-                    100.0 * (double)p->done / (double)p->total, rate, eta);
+            fprintf(p->sink, "%s: %s/%s%s%s (%.0f%%), %s%s%s/s, ETA %s\n", p->label, done, total,
+                    sp, u, 100.0 * (double)p->done / (double)p->total, rs, sp, u, eta);
         } else {
-            fprintf(p->sink, "%s: %s %s, %.1f/s\n", p->label, done, u, rate);
+            fprintf(p->sink, "%s: %s%s%s, %s%s%s/s\n", p->label, done, sp, u, rs, sp, u);
         }
     }
     fflush(p->sink);

@@ -58,8 +58,10 @@ es_status es_error_set(es_error *err, es_status code, const char *fmt, ...)
 
 es_status es_error_prefix(es_error *err, const char *fmt, ...)
 {
+    /* Callers write `return es_error_prefix(err, ...)` on a failure path:
+     * without a record we cannot know the code, but must never say ES_OK. */
     if (!err)
-        return ES_OK;
+        return ES_ERR_INTERNAL;
     char prefix[ES_ERROR_MSG_MAX];
     char old[ES_ERROR_MSG_MAX];
     va_list ap;

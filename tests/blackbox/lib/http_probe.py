@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""http_probe.py: socket-level clients for the server's black-box tests.
+
+  http_probe.py slowloris PORT SECONDS   hold connections that send a header
+                                         byte at a time, while a normal client
+                                         keeps getting /health answered; exit 0
+                                         when every normal request succeeded
+  http_probe.py concurrent PORT N PATH   N connections at once, each one GET;
+                                         exit 0 when all N answered 200
+  http_probe.py slow-upload PORT FILE SECONDS SIGNAL_PID
+                                         POST FILE to /upload-less /predict
+                                         spread over SECONDS, sending SIGTERM to
+                                         SIGNAL_PID half way; prints the status
+  http_probe.py wav PATH SECONDS [SEED]  a 16-bit 16 kHz WAV of uniform noise
+  http_probe.py json-field FILE KEY      print a top-level field of a JSON file
+"""
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import wave
+
+
+def http_get(port, path, timeout=30):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+        return int(line.split()[1]) if line.startswith("HTTP/") else -1
+    finally:
+        s.close()
+
+
+def slowloris(port, seconds):
+    socks = []
+    for _ in range(50):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    end = time.time() + seconds
+    ok = bad = 0
+    while time.time() < end:
+        for s in socks:
+            try:
+                s.sendall(b"X-a: b\r\n")
+            except OSError:
+                pass
+        t0 = time.time()
+        try:
+            code = http_get(port, "/health", timeout=5)
+        except OSError:
+            code = -1
+        if code == 200 and time.time() - t0 < 5:
+            ok += 1
+        else:
+            bad += 1
+        time.sleep(0.2)
+    for s in socks:
+        s.close()
+    print("slowloris: %d normal requests answered, %d failed" % (ok, bad))
+    return 0 if ok > 0 and bad == 0 else 1
+
+
+def concurrent(port, n, path):
+    codes = [None] * n
+    barrier = threading.Barrier(n)
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(n)]
+
+    def run(i):
+        s = socks[i]
+        try:
+            barrier.wait()
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+            codes[i] = int(line.split()[1])
+        except Exception as e:  # noqa: BLE001 - report any failure as a bad code
+            codes[i] = repr(e)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    good = sum(1 for c in codes if c == 200)
+    print("concurrent: %d/%d answered 200; others: %s" % (good, n, [c for c in codes if c != 200][:5]))
+    return 0 if good == n else 1
+
+
+def slow_upload(port, path, seconds, pid):
+    body_file = open(path, "rb").read()
+    b = "slowB0undary"
+    body = (("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.wav\"\r\n"
+             "Content-Type: audio/wav\r\n\r\n" % b).encode() + body_file +
+            ("\r\n--%s--\r\n" % b).encode())
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    s.sendall(("POST /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+               "Content-Type: multipart/form-data; boundary=%s\r\nContent-Length: %d\r\n\r\n"
+               % (b, len(body))).encode())
+    steps = 20
+    step = (len(body) + steps - 1) // steps
+    for i in range(steps):
+        s.sendall(body[i * step:(i + 1) * step])
+        if i == steps // 2:
+            os.kill(pid, signal.SIGTERM)
+        time.sleep(seconds / steps)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    print(line.split()[1] if line.startswith("HTTP/") else "none")
+    return 0
+
+
+def make_wav(path, seconds, seed):
+    rng = random.Random(seed)
+    n = int(16000 * seconds)
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(struct.pack("<%dh" % n, *[rng.randint(-32768, 32767) for _ in range(n)]))
+    return 0
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "slowloris":
+        return slowloris(int(sys.argv[2]), float(sys.argv[3]))
+    if cmd == "concurrent":
+        return concurrent(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    if cmd == "slow-upload":
+        return slow_upload(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
+    if cmd == "wav":
+        return make_wav(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+    if cmd == "json-field":
+        v = json.load(open(sys.argv[2]))[sys.argv[3]]
+        print(json.dumps(v) if not isinstance(v, str) else v)
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
