@@ -157,6 +157,49 @@ static void test_batch_matches_single(void **state)
     es_yamnet_free(m);
 }
 
+/* One shared model, several threads calling at once: each gets exactly what
+ * it gets alone (the model is read-only, scratch is per call). */
+typedef struct conc_ctx {
+    const es_yamnet *m;
+    float *waves[4];
+    size_t len;
+    float out[4][ES_YAMNET_EMBED_DIM];
+} conc_ctx;
+
+static es_status conc_item(void *vctx, int64_t i, int t, es_error *err)
+{
+    (void)t;
+    conc_ctx *c = vctx;
+    return es_yamnet_embed_mean(c->m, c->waves[i], c->len, 1, c->out[i], err);
+}
+
+static void test_concurrent_callers(void **state)
+{
+    (void)state;
+    ES_TEST_SHARED_OR_SKIP(shared, "models/yamnet.tflite");
+    es_yamnet *m = open_model(shared);
+    conc_ctx *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->m = m;
+    c->len = 20000;
+    for (int i = 0; i < 4; i++) {
+        c->waves[i] = malloc(sizeof(float) * c->len);
+        assert_non_null(c->waves[i]);
+        for (size_t k = 0; k < c->len; k++)
+            c->waves[i][k] = (float)(0.4 * sin(0.003 * (double)k * (i + 2)));
+    }
+    es_error err;
+    ES_ASSERT_OK(es_parallel_for(4, 4, conc_item, c, &err), &err);
+    for (int i = 0; i < 4; i++) {
+        float alone[ES_YAMNET_EMBED_DIM];
+        ES_ASSERT_OK(es_yamnet_embed_mean(m, c->waves[i], c->len, 1, alone, &err), &err);
+        assert_memory_equal(alone, c->out[i], sizeof alone);
+        free(c->waves[i]);
+    }
+    free(c);
+    es_yamnet_free(m);
+}
+
 static void test_padding_counts(void **state)
 {
     (void)state;
@@ -176,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_padding_counts),
         cmocka_unit_test(test_reference_cases),
         cmocka_unit_test(test_batch_matches_single),
+        cmocka_unit_test(test_concurrent_callers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
