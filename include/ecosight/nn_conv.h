@@ -46,7 +46,11 @@ void es_conv_pointwise_forward(float *out, const float *in, const float *packed,
 void es_conv_pointwise_forward_cols(float *out, const float *in, const float *packed,
                                     const float *bias, int64_t M, int K, int N, int n0, int n1,
                                     int relu);
-/* The kernel the GEMM dispatches to on this CPU: "avx512", "avx2" or "generic". */
+/* The instruction set the kernels use: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
+ * The CPU's best, capped by the environment variable ECOSIGHT_ISA
+ * (avx512|avx2|generic) so tests and benchmarks can exercise every path. */
+int es_nn_isa_level(void);
+/* The kernel the GEMM dispatches to: "avx512", "avx2" or "generic". */
 const char *es_conv_kernel_name(void);
 
 #ifdef __cplusplus

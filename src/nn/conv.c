@@ -280,12 +280,7 @@ __attribute__((target("avx2,fma"))) static void conv2d_c32_avx2(
 
 static int cpu_level(void)
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return 2;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return 1;
-    return 0;
+    return es_nn_isa_level();
 }
 #endif
 

@@ -13,6 +13,7 @@
  */
 #include "ecosight/nn_conv.h"
 
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -186,15 +187,34 @@ typedef struct gemm_kernel {
     const char *name;
 } gemm_kernel;
 
-/* Chosen from CPU features; the answer never changes within a process, so
- * racing first calls store the same value (no shared mutable state). */
-static gemm_kernel pick_kernel(void)
+int es_nn_isa_level(void)
 {
+    int level = 0;
 #ifdef ES_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
+        level = 2;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        level = 1;
+#endif
+    const char *cap = getenv("ECOSIGHT_ISA");
+    if (cap && *cap) {
+        int c = strcmp(cap, "generic") == 0 ? 0 : strcmp(cap, "avx2") == 0 ? 1 : 2;
+        if (c < level)
+            level = c;
+    }
+    return level;
+}
+
+/* Chosen per call from the CPU's features (and ECOSIGHT_ISA); nothing is
+ * cached, so there is no shared mutable state. */
+static gemm_kernel pick_kernel(void)
+{
+#ifdef ES_X86
+    int level = es_nn_isa_level();
+    if (level == 2)
         return (gemm_kernel){ukr_avx512, MR_AVX512, "avx512"};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (level == 1)
         return (gemm_kernel){ukr_avx2, MR_AVX2, "avx2"};
 #endif
     return (gemm_kernel){ukr_generic, MR_GENERIC, "generic"};

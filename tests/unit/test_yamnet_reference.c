@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "ecosight/audio.h"
+#include "ecosight/nn_conv.h"
 #include "ecosight/yamnet.h"
 
 #include <math.h>
@@ -49,15 +50,20 @@ static es_yamnet *open_model(const char *shared)
     return m;
 }
 
-static void test_reference_cases(void **state)
+/* All cases with the CPU's best kernels; with the AVX2 and portable C ones
+ * (forced through ECOSIGHT_ISA) a subset, so every path is checked here. */
+static void check_reference_cases(const char *isa, size_t first, size_t ncases)
 {
-    (void)state;
     ES_TEST_SHARED_OR_SKIP(shared, "reference/sine440_3s/input.wav");
+    if (isa)
+        setenv("ECOSIGHT_ISA", isa, 1);
+    else
+        unsetenv("ECOSIGHT_ISA");
+    printf("kernels: %s\n", es_conv_kernel_name());
     es_yamnet *m = open_model(shared);
     assert_string_equal(es_yamnet_sha256(m),
                         "469be6a3421cbc52cf97e9f2f966cba984198e8e7af9854d68b3e3ebb1e04194");
-    size_t ncases = sanitized() ? 3 : NCASES;
-    for (size_t ci = 0; ci < ncases; ci++) {
+    for (size_t ci = first; ci < first + ncases && ci < NCASES; ci++) {
         char dir[4096], wav[4200];
         snprintf(dir, sizeof dir, "%s/reference/%s", shared, cases[ci]);
         snprintf(wav, sizeof wav, "%s/input.wav", dir);
@@ -121,6 +127,25 @@ static void test_reference_cases(void **state)
         es_audio_clear(&a);
     }
     es_yamnet_free(m);
+    unsetenv("ECOSIGHT_ISA");
+}
+
+static void test_reference_cases(void **state)
+{
+    (void)state;
+    check_reference_cases(NULL, 0, sanitized() ? 3 : NCASES);
+}
+
+static void test_reference_avx2(void **state)
+{
+    (void)state;
+    check_reference_cases("avx2", sanitized() ? 0 : 2, sanitized() ? 1 : 3);
+}
+
+static void test_reference_generic(void **state)
+{
+    (void)state;
+    check_reference_cases("generic", sanitized() ? 0 : 1, sanitized() ? 1 : 2);
 }
 
 /* Batched means equal one-at-a-time means, whatever the threads. */
@@ -218,6 +243,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_padding_counts),
         cmocka_unit_test(test_reference_cases),
+        cmocka_unit_test(test_reference_avx2),
+        cmocka_unit_test(test_reference_generic),
         cmocka_unit_test(test_batch_matches_single),
         cmocka_unit_test(test_concurrent_callers),
     };
