@@ -152,6 +152,7 @@ static void bench_layers(const es_yamnet *m, int N, double seconds)
     float *a = es_yam_aligned_alloc(sizeof(float) * act);
     float *b = es_yam_aligned_alloc(sizeof(float) * act);
     float *p = malloc(sizeof(float) * (size_t)N * ES_YAMNET_PATCH_FLOATS);
+    float *scratch = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
     fill_patches(p, (size_t)N * ES_YAMNET_PATCH_FLOATS);
     fill_patches(a, act);
     fill_patches(b, act);
@@ -176,7 +177,8 @@ static void bench_layers(const es_yamnet *m, int N, double seconds)
                                              L->stride, 1);
             else
                 es_conv_pointwise_forward(a, b, L->pw_packed, L->pw_b,
-                                          (int64_t)N * L->h_out * L->w_out, L->cin, L->cout, 1);
+                                          (int64_t)N * L->h_out * L->w_out, L->cin, L->cout, 1,
+                                          scratch);
             t[runs++] = cpu_s() - t0;
         }
         times[li] = best_of(t, runs);
@@ -201,6 +203,7 @@ static void bench_layers(const es_yamnet *m, int N, double seconds)
            total / N * 1e6, N / total);
     es_yam_aligned_free(a);
     es_yam_aligned_free(b);
+    es_yam_aligned_free(scratch);
     free(p);
 }
 

@@ -36,16 +36,21 @@ void es_conv_depthwise3x3_forward(float *out, const float *in, const float *w, c
                                   int B, int H, int W, int C, int stride, int relu);
 
 /* Pointwise (1x1) convolution as GEMM: out[M, N] = act(in[M, K] . W + bias),
- * W given as TFLite's [N, K] (out, in) and packed once by es_conv_pw_pack. */
+ * W given as TFLite's [N, K] (out, in) and packed once by es_conv_pw_pack.
+ * scratch: ES_CONV_PW_SCRATCH_FLOATS floats (64-byte aligned) the kernel may
+ * use to repack activations (it does when K = 1024, whose rows alias in L1),
+ * or NULL to always read them in place. */
+#define ES_CONV_PW_SCRATCH_FLOATS (168 * 256)
 size_t es_conv_pw_packed_floats(int K, int N);
 void es_conv_pw_pack(float *packed, const float *w_nk, int K, int N);
 void es_conv_pointwise_forward(float *out, const float *in, const float *packed,
-                               const float *bias, int64_t M, int K, int N, int relu);
+                               const float *bias, int64_t M, int K, int N, int relu,
+                               float *scratch);
 /* Columns [n0, n1) of the output only (n0, n1 multiples of 32, or n1 = N), so a
  * layer can be split between threads by output channel as well as by rows. */
 void es_conv_pointwise_forward_cols(float *out, const float *in, const float *packed,
                                     const float *bias, int64_t M, int K, int N, int n0, int n1,
-                                    int relu);
+                                    int relu, float *scratch);
 /* The instruction set the kernels use: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
  * The CPU's best, capped by the environment variable ECOSIGHT_ISA
  * (avx512|avx2|generic) so tests and benchmarks can exercise every path. */

@@ -23,6 +23,7 @@
 #define NR 32
 #define KC 256
 #define MC_ROWS 168 /* a multiple of every kernel's tile height (14, 3, 4 -> 168) */
+_Static_assert(MC_ROWS * KC == ES_CONV_PW_SCRATCH_FLOATS, "scratch size");
 
 /* A register kernel: C[mr, nr] (+)= A[mr, kc] . B[kc, 32], B a packed
  * panel; A either rows of stride lda, or (lda == 0) packed k-major
@@ -258,16 +259,15 @@ void es_conv_pw_pack(float *packed, const float *w_nk, int K, int N)
 
 void es_conv_pointwise_forward_cols(float *out, const float *in, const float *packed,
                                     const float *bias, int64_t M, int K, int N, int n0, int n1,
-                                    int relu)
+                                    int relu, float *scratch)
 {
     gemm_kernel kern = pick_kernel();
     /* When rows are 4 KB apart (K = 1024) the 14 rows of a tile fall into
      * the same L1 sets and evict each other; then each MC x KC block of
-     * activations is repacked k-major per tile (one contiguous stream).
-     * Otherwise the rows are read in place, which costs no copy. The buffer
-     * (172 KB) is on the stack: the kernel stays allocation-free. */
-    int pack = K >= 1024 && ((size_t)K * sizeof(float)) % 4096 == 0;
-    float apack[pack ? MC_ROWS * KC : 1] __attribute__((aligned(64)));
+     * activations is repacked k-major per tile (one contiguous stream) into
+     * the caller's scratch. Otherwise the rows are read in place. */
+    int pack = scratch && K >= 1024 && ((size_t)K * sizeof(float)) % 4096 == 0;
+    float *apack = scratch;
     int p0 = n0 / NR, p1 = (n1 + NR - 1) / NR;
     for (int k0 = 0; k0 < K; k0 += KC) {
         int kc = K - k0 < KC ? K - k0 : KC;
@@ -299,7 +299,8 @@ void es_conv_pointwise_forward_cols(float *out, const float *in, const float *pa
 }
 
 void es_conv_pointwise_forward(float *out, const float *in, const float *packed,
-                               const float *bias, int64_t M, int K, int N, int relu)
+                               const float *bias, int64_t M, int K, int N, int relu,
+                               float *scratch)
 {
-    es_conv_pointwise_forward_cols(out, in, packed, bias, M, K, N, 0, N, relu);
+    es_conv_pointwise_forward_cols(out, in, packed, bias, M, K, N, 0, N, relu, scratch);
 }
