@@ -51,6 +51,14 @@ void es_conv_pointwise_forward(float *out, const float *in, const float *packed,
 void es_conv_pointwise_forward_cols(float *out, const float *in, const float *packed,
                                     const float *bias, int64_t M, int K, int N, int n0, int n1,
                                     int relu, float *scratch);
+/* A 1x1 convolution / dense layer on int8 weights, for one or a few rows
+ * (memory-bound there, so 4x smaller weights win): out[M, N] =
+ * act(scale[n] * (in[M, K] . q[n, :]) + bias[n]), q row-major [N, K]
+ * (TFLite's layout), scale per output channel. Deterministic: each output's
+ * sum runs in the same order whatever M. */
+void es_conv_pw_q8_forward(float *out, const float *in, const int8_t *q, const float *scale,
+                           const float *bias, int64_t M, int K, int N, int relu);
+
 /* The instruction set the kernels use: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
  * The CPU's best, capped by the environment variable ECOSIGHT_ISA
  * (avx512|avx2|generic) so tests and benchmarks can exercise every path. */

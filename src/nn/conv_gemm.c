@@ -304,3 +304,115 @@ void es_conv_pointwise_forward(float *out, const float *in, const float *packed,
 {
     es_conv_pointwise_forward_cols(out, in, packed, bias, M, K, N, 0, N, relu, scratch);
 }
+
+/* ---- int8-weight GEMV-like kernel (the classifier on a few embeddings) ---- */
+
+static void q8_generic(float *out, const float *in, const int8_t *q, const float *scale,
+                       const float *bias, int64_t M, int K, int N, int relu)
+{
+    for (int64_t m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            const float *x = in + m * K;
+            const int8_t *w = q + (size_t)n * K;
+            /* 16 partial sums reduced in lane order, as the SIMD version. */
+            float part[16] = {0};
+            for (int k = 0; k < K; k++)
+                part[k % 16] += x[k] * (float)w[k];
+            float acc = 0.0f;
+            for (int j = 0; j < 16; j++)
+                acc += part[j];
+            float v = acc * scale[n] + (bias ? bias[n] : 0.0f);
+            out[m * N + n] = relu && v < 0.0f ? 0.0f : v;
+        }
+}
+
+#ifdef ES_X86
+/* MR rows x 4 outputs at a time: the 4 converted weight vectors serve all
+ * MR rows. Each (row, output) has one accumulator whose lane j sums
+ * k = j (mod 16) in order, as q8_generic's partial sums. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+q8_block512(const int MR, float *out, const float *in, const int8_t *q, const float *scale,
+            const float *bias, int64_t m0, int K, int N, int n0, int relu)
+{
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            acc[r][j] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k += 16) {
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            wv[j] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                _mm_loadu_si128((const __m128i *)(q + (size_t)(n0 + j) * K + k))));
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            __m512 xv = _mm512_loadu_ps(in + (m0 + r) * K + k);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                acc[r][j] = _mm512_fmadd_ps(xv, wv[j], acc[r][j]);
+        }
+    }
+    for (int r = 0; r < MR; r++)
+        for (int j = 0; j < 4; j++) {
+            float part[16];
+            _mm512_storeu_ps(part, acc[r][j]);
+            float sum = 0.0f;
+            for (int l = 0; l < 16; l++)
+                sum += part[l];
+            int n = n0 + j;
+            float v = sum * scale[n] + (bias ? bias[n] : 0.0f);
+            out[(m0 + r) * N + n] = relu && v < 0.0f ? 0.0f : v;
+        }
+}
+
+__attribute__((target("avx512f"))) static void q8_avx512(float *out, const float *in,
+                                                         const int8_t *q, const float *scale,
+                                                         const float *bias, int64_t M, int K,
+                                                         int N, int relu)
+{
+    int nfull = N / 4 * 4;
+    for (int64_t m0 = 0; m0 < M; m0 += 4) {
+        int mr = M - m0 < 4 ? (int)(M - m0) : 4;
+        for (int n0 = 0; n0 < nfull; n0 += 4) {
+            switch (mr) {
+            case 1: q8_block512(1, out, in, q, scale, bias, m0, K, N, n0, relu); break;
+            case 2: q8_block512(2, out, in, q, scale, bias, m0, K, N, n0, relu); break;
+            case 3: q8_block512(3, out, in, q, scale, bias, m0, K, N, n0, relu); break;
+            default: q8_block512(4, out, in, q, scale, bias, m0, K, N, n0, relu); break;
+            }
+        }
+        /* The last N % 4 outputs, one at a time. */
+        for (int64_t m = m0; m < m0 + mr; m++)
+            for (int n = nfull; n < N; n++) {
+                __m512 acc = _mm512_setzero_ps();
+                for (int k = 0; k < K; k += 16)
+                    acc = _mm512_fmadd_ps(
+                        _mm512_loadu_ps(in + m * K + k),
+                        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                            _mm_loadu_si128((const __m128i *)(q + (size_t)n * K + k)))),
+                        acc);
+                float part[16];
+                _mm512_storeu_ps(part, acc);
+                float sum = 0.0f;
+                for (int l = 0; l < 16; l++)
+                    sum += part[l];
+                float v = sum * scale[n] + (bias ? bias[n] : 0.0f);
+                out[m * N + n] = relu && v < 0.0f ? 0.0f : v;
+            }
+    }
+}
+#endif
+
+void es_conv_pw_q8_forward(float *out, const float *in, const int8_t *q, const float *scale,
+                           const float *bias, int64_t M, int K, int N, int relu)
+{
+#ifdef ES_X86
+    if (K % 16 == 0 && es_nn_isa_level() == 2) {
+        q8_avx512(out, in, q, scale, bias, M, K, N, relu);
+        return;
+    }
+#endif
+    q8_generic(out, in, q, scale, bias, M, K, N, relu);
+}

@@ -115,8 +115,12 @@ static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int
 
 static void classify(const es_yamnet *m, yam_ws *w, const float *emb, int np, float *scores)
 {
-    es_conv_pointwise_forward(scores, emb, m->fc_packed, m->fc_b, np, ES_YAMNET_EMBED_DIM,
-                              ES_YAMNET_NUM_CLASSES, 0, w->gemm);
+    if (m->fc_q)
+        es_conv_pw_q8_forward(scores, emb, m->fc_q, m->fc_scale, m->fc_b, np, ES_YAMNET_EMBED_DIM,
+                              ES_YAMNET_NUM_CLASSES, 0);
+    else
+        es_conv_pointwise_forward(scores, emb, m->fc_packed, m->fc_b, np, ES_YAMNET_EMBED_DIM,
+                                  ES_YAMNET_NUM_CLASSES, 0, w->gemm);
     for (size_t i = 0; i < (size_t)np * ES_YAMNET_NUM_CLASSES; i++)
         scores[i] = 1.0f / (1.0f + expf(-scores[i]));
 }
