@@ -113,15 +113,15 @@ static void bench_path(const es_yamnet *m, const char *file, const int *threads,
         die(file, &err);
     printf("file %s: %.1f s, %d Hz, %d ch\n", file, info.duration_s, info.sample_rate,
            info.channels);
-    printf("%-4s %12s %12s %16s %16s\n", "thr", "best s", "median s", "audio-s/s best",
-           "(median)");
+    printf("%-4s %12s %12s %16s %16s %18s\n", "thr", "best s", "median s", "audio-s/s best",
+           "(median)", "audio-s/CPU-s");
     for (int ti = 0; ti < nt; ti++) {
-        double t[200];
+        double t[200], c[200];
         int runs = 0;
         double start = es_monotonic_s();
         double dur = 0;
         while (runs < 200 && (runs < 3 || es_monotonic_s() - start < seconds)) {
-            double t0 = es_monotonic_s();
+            double t0 = es_monotonic_s(), c0 = cpu_s();
             es_audio a = {0};
             es_audio_load_opts o = es_audio_load_default_opts();
             o.sample_rate = ES_YAMNET_SAMPLE_RATE;
@@ -132,11 +132,13 @@ static void bench_path(const es_yamnet *m, const char *file, const int *threads,
                 die("embed", &err);
             dur = (double)a.frames / ES_YAMNET_SAMPLE_RATE;
             es_audio_clear(&a);
+            c[runs] = cpu_s() - c0;
             t[runs++] = es_monotonic_s() - t0;
         }
         qsort(t, (size_t)runs, sizeof t[0], cmp_d);
-        printf("%-4d %12.4f %12.4f %16.1f %16.1f\n", threads[ti], t[0], t[runs / 2],
-               dur / t[0], dur / t[runs / 2]);
+        qsort(c, (size_t)runs, sizeof c[0], cmp_d);
+        printf("%-4d %12.4f %12.4f %16.1f %16.1f %18.1f\n", threads[ti], t[0], t[runs / 2],
+               dur / t[0], dur / t[runs / 2], dur / c[runs / 2]);
     }
 }
 
