@@ -123,7 +123,7 @@ static void dw3x3_generic(float *out, const float *in, const float *w, const flo
  * vectors held in registers. Interior pixels (all nine taps inside the
  * image) take a straight-line path; border pixels loop over their valid
  * taps. VEC/LOAD/STORE_/FMA/SET0/MAX are the ISA's. */
-#define DW_BODY(VW, VEC, LOAD, STORE_, FMA, SET0, MAX)                                            \
+#define DW_BODY(VW, VEC, LOAD, STORE_, FMA, SET0, MAX, ADD)                                            \
     int Ho = es_conv_same_out(H, stride), Wo = es_conv_same_out(W, stride);                       \
     int py = same_pad_before(H, 3, stride), px = same_pad_before(W, 3, stride);                   \
     /* Output columns whose three taps are all inside the image. */                               \
@@ -153,15 +153,18 @@ static void dw3x3_generic(float *out, const float *in, const float *w, const flo
                     const float *ip = img + (y0 * (ptrdiff_t)W + x0) * (ptrdiff_t)C + c0;         \
                     VEC acc = bv;                                                                 \
                     if (ox >= in_lo && ox < in_hi) {                                              \
+                        /* Three short chains (one per tap row), then summed. */                  \
+                        VEC a1 = SET0(), a2 = SET0();                                             \
                         acc = FMA(LOAD(ip), wv[0], acc);                                          \
+                        a1 = FMA(LOAD(ip + rs), wv[3], a1);                                       \
+                        a2 = FMA(LOAD(ip + 2 * rs), wv[6], a2);                                   \
                         acc = FMA(LOAD(ip + C), wv[1], acc);                                      \
+                        a1 = FMA(LOAD(ip + rs + C), wv[4], a1);                                   \
+                        a2 = FMA(LOAD(ip + 2 * rs + C), wv[7], a2);                               \
                         acc = FMA(LOAD(ip + 2 * C), wv[2], acc);                                  \
-                        acc = FMA(LOAD(ip + rs), wv[3], acc);                                     \
-                        acc = FMA(LOAD(ip + rs + C), wv[4], acc);                                 \
-                        acc = FMA(LOAD(ip + rs + 2 * C), wv[5], acc);                             \
-                        acc = FMA(LOAD(ip + 2 * rs), wv[6], acc);                                 \
-                        acc = FMA(LOAD(ip + 2 * rs + C), wv[7], acc);                             \
-                        acc = FMA(LOAD(ip + 2 * rs + 2 * C), wv[8], acc);                         \
+                        a1 = FMA(LOAD(ip + rs + 2 * C), wv[5], a1);                               \
+                        a2 = FMA(LOAD(ip + 2 * rs + 2 * C), wv[8], a2);                           \
+                        acc = ADD(acc, ADD(a1, a2));                                              \
                     } else {                                                                      \
                         int xlo = x0 < 0 ? -x0 : 0, xhi = x0 + 3 > W ? W - x0 : 3;                \
                         for (int y = ylo; y < yhi; y++)                                           \
@@ -184,7 +187,7 @@ __attribute__((target("avx512f"))) static void dw3x3_avx512(float *out, const fl
                                                             int stride, int relu)
 {
     DW_BODY(16, __m512, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_setzero_ps,
-            _mm512_max_ps)
+            _mm512_max_ps, _mm512_add_ps)
 }
 #undef STORE
 #define STORE _mm256_storeu_ps
@@ -194,7 +197,7 @@ __attribute__((target("avx2,fma"))) static void dw3x3_avx2(float *out, const flo
                                                           int relu)
 {
     DW_BODY(8, __m256, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_setzero_ps,
-            _mm256_max_ps)
+            _mm256_max_ps, _mm256_add_ps)
 }
 #undef STORE
 

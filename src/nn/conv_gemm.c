@@ -205,7 +205,6 @@ int es_nn_isa_level(void)
 {
     int level = 0;
 #ifdef ES_X86
-    __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
         level = 2;
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
