@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define YAM_CHUNK 8
+#define YAM_CHUNK 16
 #define YAM_ROUND 256
 /* Largest activation of one patch: layer 2's pointwise output, 48x32x64. */
 #define YAM_ACT_FLOATS (48 * 32 * 64)
