@@ -440,6 +440,13 @@ int es_cmd_augment(es_cli *cli, int argc, char **argv)
         es_cli_error(cli, "%s is not a directory", in_dir);
         return ES_EXIT_FAIL;
     }
+    /* writing into the input would make the next run augment the outputs */
+    char *rin = realpath(in_dir, NULL), *rout = realpath(out_dir, NULL);
+    int same_dir = rin && rout && strcmp(rin, rout) == 0;
+    free(rin);
+    free(rout);
+    if (same_dir)
+        return es_cli_usage_error(cli, "augment", "OUT_DIR must not be IN_DIR");
 
     aug_class *classes = NULL;
     aug_task *tasks = NULL;

@@ -112,6 +112,8 @@ check "--per-file 2 picks a prefix of the 5-plan" bash -c "for f in '$T'/o8/*/*.
 "$ES_BIN" augment "$T/in" "$T/x" --augmentations nope >/dev/null 2>&1; check "unknown augmentation is a usage error" [ $? -eq 2 ]
 "$ES_BIN" augment "$T/in" "$T/x" --per-file 12 >/dev/null 2>&1; check "--per-file 12 is a usage error" [ $? -eq 2 ]
 "$ES_BIN" augment "$T/nowhere" "$T/x" >/dev/null 2>&1; check "missing IN_DIR fails (1)" [ $? -eq 1 ]
+"$ES_BIN" augment "$T/in" "$T/in/." >/dev/null 2>&1; check "OUT_DIR = IN_DIR is a usage error" [ $? -eq 2 ]
+check "and writes nothing into IN_DIR" [ -z "$(find "$T/in" -name '*_original.wav')" ]
 
 # --- 7. a killed run leaves only complete WAVs
 mkdir -p "$T/big/c"
