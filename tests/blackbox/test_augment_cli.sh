@@ -70,6 +70,18 @@ for f in "$T/o2/dog_bark/"*; do cmp -s "$f" "$T/o3/dog_bark/$(basename "$f")" ||
 check "outputs do not depend on the other files or their order" [ $same -eq 1 ]
 run "$T/in" "$T/o4" --threads 2 --seed 7 >/dev/null 2>&1
 check "a different seed changes the outputs" bash -c "! diff -rq '$T/o2' '$T/o4' >/dev/null"
+# outputs of another seed's plan left in OUT_DIR are counted as stale and kept
+cp -r "$T/o4" "$T/o4b"
+run "$T/in" "$T/o4b" --threads 2 --json >"$T/stale.json" 2>/dev/null
+check "outputs from another seed's plan are reported stale, not deleted" python3 -c '
+import json, os, sys
+j = json.load(open(sys.argv[1])); d7, d42 = sys.argv[2], sys.argv[3]
+ok = True
+for c, v in j.items():
+    old = set(os.listdir(os.path.join(d7, c))); new = set(os.listdir(os.path.join(d42, c)))
+    ok &= v["stale_files"] == len(old - new)
+    ok &= set(os.listdir(os.path.join(sys.argv[4], c))) == old | new
+sys.exit(0 if ok and sum(v["stale_files"] for v in j.values()) > 0 else 1)' "$T/stale.json" "$T/o4" "$T/o2" "$T/o4b"
 
 # --- 3. re-run leaves correct files alone, repairs a damaged one
 touch -d '2001-01-01' "$T/o2/tiny/"*.wav
