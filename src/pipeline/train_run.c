@@ -251,7 +251,7 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
     for (int v = 0; v < f->nvar; v++) {
         const char *aug = v == 0 ? "original" : es_augment_name(f->aug[v - 1]);
         if (c->cache && c->cache->get &&
-            c->cache->get(c->cache->ud, f->key, aug, c->seed, r->ysha, r->params,
+            c->cache->get(c->cache->ud, f->key, aug, v == 0 ? 0 : c->seed, r->ysha, r->params,
                           f->rows + (size_t)v * ES_EMBED_DIM, ES_EMBED_DIM) == 1) {
             __atomic_fetch_add(&r->hits, 1, __ATOMIC_RELAXED);
             continue;
@@ -275,6 +275,8 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
         }
         miss_idx[nmiss++] = v;
     }
+    /* The original's embedding does not depend on the seed: it is cached
+     * under seed 0 so runs with other seeds reuse it. */
     if (nmiss > 0) {
         float *emb = malloc((size_t)nmiss * ES_EMBED_DIM * sizeof(float));
         if (!emb) {
@@ -293,7 +295,8 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
                    ES_EMBED_DIM * sizeof(float));
             if (c->cache && c->cache->put)
                 c->cache->put(c->cache->ud, f->key,
-                              v == 0 ? "original" : es_augment_name(f->aug[v - 1]), c->seed,
+                              v == 0 ? "original" : es_augment_name(f->aug[v - 1]),
+                              v == 0 ? 0 : c->seed,
                               r->ysha, r->params, emb + (size_t)q * ES_EMBED_DIM, ES_EMBED_DIM);
         }
         free(emb);
