@@ -706,6 +706,18 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         (rc = gather(&R, ES_SPLIT_VAL, 0, &va, err)) != ES_OK ||
         (rc = gather(&R, ES_SPLIT_TEST, 1, &te, err)) != ES_OK)
         goto fail;
+    /* Counts of usable originals (decode failures dropped) for the summary,
+     * and every class must still have training data. */
+    memset(cnt, 0, R.K * sizeof *cnt);
+    for (size_t i = 0; i < R.n; i++)
+        if (R.files[i].nvar > 0)
+            cnt[R.files[i].label][R.files[i].split]++;
+    for (size_t k = 0; k < R.K; k++)
+        if (cnt[k][ES_SPLIT_TRAIN] == 0) {
+            rc = es_error_set(err, ES_ERR_EMPTY,
+                              "class %s has no decodable training files", R.classes[k]);
+            goto fail;
+        }
     if (tr.n == 0 || te.n == 0) {
         rc = es_error_set(err, ES_ERR_EMPTY, "train: %zu training and %zu test samples: too few",
                           tr.n, te.n);
