@@ -112,25 +112,37 @@ p = r["all_probabilities"]
 assert abs(sum(p.values()) - 1) < 1e-4 and max(p.values()) == r["confidence"]
 PY
 
-# timeline over a 14 s recording made of four test clips: 4 s windows, 1 s hop
+# timeline over a 14.5 s recording made of four test clips: 4 s windows, 1 s
+# hop, and a last window moved back to end with the recording (0.5 s tail)
 long=$work/long.wav
 mapfile -t clips < <(find "$testdir" -name '*.wav' | sort | head -4)
 [ "${#clips[@]}" -ge 2 ] || fail "not enough wav clips for the timeline"
-sox "${clips[@]}" -r 16000 -c 1 "$long" trim 0 14 2>/dev/null || fail "sox"
+sox "${clips[@]}" -r 16000 -c 1 "$long" trim 0 14.5 2>/dev/null || fail "sox"
 dur=$(soxi -D "$long")
 "$ES_BIN" -q predict "$models/latest" "$long" --timeline --json > "$work/tl.json" || fail "timeline"
 python3 - "$work/tl.json" "$dur" <<'PY' || fail "timeline output"
 import json, math, sys
 t = json.load(open(sys.argv[1]))[0]["timeline"]; dur = float(sys.argv[2])
 w = t["windows"]
-assert len(w) == math.floor(dur - 4 + 1e-9) + 1, (len(w), dur)
-assert all(abs(w[i]["start"] - i) < 1e-6 and abs(w[i]["end"] - w[i]["start"] - 4) < 1e-6 for i in range(len(w)))
+full = math.floor(dur - 4 + 1e-9) + 1
+tail = dur - (full - 1) - 4 > 1e-6
+assert len(w) == full + tail, (len(w), dur)
+assert all(abs(w[i]["start"] - i) < 1e-6 for i in range(full))
+assert all(abs(x["end"] - x["start"] - 4) < 1e-6 for x in w)
+assert abs(w[-1]["end"] - dur) < 1e-3 and abs(t["duration"] - dur) < 1e-3, (w[-1], dur)
 ev = t["events"]
 assert sum(e["windows"] for e in ev) == len(w)
 for a, b in zip(ev, ev[1:]):
     assert a["start"] < b["start"] and a["class"] != b["class"]
 print("timeline: %d windows, %d events" % (len(w), len(ev)))
 PY
+
+# a recording shorter than one window gives one window covering all of it
+sox "$one" -r 16000 -c 1 "$work/short.wav" trim 0 2 2>/dev/null || fail "sox short"
+"$ES_BIN" -q predict "$models/latest" "$work/short.wav" --timeline --json > "$work/tls.json" \
+  || fail "short timeline"
+jq -e '.[0].timeline.windows|length == 1 and .[0].start == 0 and (.[0].end - 2|fabs) < 1e-3' \
+  "$work/tls.json" >/dev/null || fail "short timeline: $(jq -c '.[0].timeline.windows' "$work/tls.json")"
 
 # A failed run (a class folder with no audio) never touches latest or the log.
 bad=$work/bad
