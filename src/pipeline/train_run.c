@@ -789,14 +789,14 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
     es_fit_config fc = es_fit_default_config();
     fc.epochs = cfg->epochs;
     fc.batch_size = cfg->batch_size;
-    fc.lr = (float)cfg->learning_rate;
+    fc.lr = cfg->learning_rate;
     fc.beta1 = (float)cfg->beta1;
     fc.beta2 = (float)cfg->beta2;
     fc.eps = (float)cfg->adam_eps;
     fc.patience = cfg->patience;
     fc.lr_patience = cfg->lr_patience;
-    fc.lr_factor = (float)cfg->lr_factor;
-    fc.min_lr = (float)cfg->min_lr;
+    fc.lr_factor = cfg->lr_factor;
+    fc.min_lr = cfg->min_lr;
     fc.class_weights = cw;
     fc.seed = cfg->seed;
     fc.cancel = cfg->cancel;
