@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,10 @@ es_status es_models_set_latest(const char *models_dir, const char *version, es_e
     char *vdir = es_path_join(models_dir, version);
     char *latest = es_path_join(models_dir, "latest");
     char tmpname[64];
-    snprintf(tmpname, sizeof tmpname, ".latest.tmp.%ld", (long)getpid());
+    /* pid and thread: two threads of one server (retrain, rollback) never
+     * share the temporary name. */
+    snprintf(tmpname, sizeof tmpname, ".latest.tmp.%ld.%lx", (long)getpid(),
+             (unsigned long)pthread_self());
     char *tmp = es_path_join(models_dir, tmpname);
     es_status rc = ES_OK;
     if (!vdir || !latest || !tmp) {

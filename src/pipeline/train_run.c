@@ -16,6 +16,7 @@
 #include "ecosight/yamnet.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -599,7 +600,8 @@ static es_status make_version_dir(const char *models_dir, const char *want, char
         if (exists)
             continue;
         char tmpname[128];
-        snprintf(tmpname, sizeof tmpname, ".tmp-%s-%ld", name, (long)getpid());
+        snprintf(tmpname, sizeof tmpname, ".tmp-%s-%ld-%lx", name, (long)getpid(),
+                 (unsigned long)pthread_self());
         char *tmp = es_path_join(models_dir, tmpname);
         if (!tmp)
             return es_error_set(err, ES_ERR_NOMEM, "out of memory");
