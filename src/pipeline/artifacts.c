@@ -107,6 +107,21 @@ cJSON *es_metrics_to_cjson(const es_metrics *m, const char *const *names)
     return o;
 }
 
+cJSON *es_threshold_metrics_cjson(const float *probs, const int *labels, size_t n, size_t K,
+                                  const float *thr, const char *const *names)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t k = 0; o && k < K; k++) {
+        double p, r;
+        es_threshold_metrics(probs, labels, n, K, k, thr[k], &p, &r);
+        cJSON *c = cJSON_AddObjectToObject(o, names[k]);
+        cJSON_AddNumberToObject(c, "threshold", thr[k]);
+        cJSON_AddItemToObject(c, "precision", es_json_num(p));
+        cJSON_AddItemToObject(c, "recall", es_json_num(r));
+    }
+    return o;
+}
+
 char *es_metrics_json_text(const es_metrics *m, const char *const *class_names)
 {
     cJSON *o = es_metrics_to_cjson(m, class_names);

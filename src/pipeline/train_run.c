@@ -379,7 +379,8 @@ static cJSON *str_array(char **items, size_t n)
 /* Write every artifact into dir (a fresh temporary directory). */
 static es_status write_artifacts(const run *r, const char *dir, const char *version,
                                  const es_head *head, const es_fit_history *hist,
-                                 const es_metrics *tm, const float *thr, const float *cw,
+                                 const es_metrics *tm, const float *tprobs,
+                                 const int *tlabels, const float *thr, const float *cw,
                                  char **keys, const es_train_result *res, es_error *err)
 {
     const es_train_config *c = r->cfg;
@@ -492,6 +493,10 @@ static es_status write_artifacts(const run *r, const char *dir, const char *vers
 
     cJSON *pm = es_metrics_to_cjson(tm, (const char *const *)r->classes);
     cJSON_AddStringToObject(pm, "split", "test");
+    /* The validation thresholds applied to the test split (gun_shot alerts). */
+    cJSON_AddItemToObject(pm, "threshold_metrics",
+                          es_threshold_metrics_cjson(tprobs, tlabels, tm->n, r->K, thr,
+                                                     (const char *const *)r->classes));
     p = es_path_join(dir, "performance_metrics.json");
     rc = es_json_write(p, pm, err);
     free(p);
@@ -844,7 +849,8 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         (rc = make_version_dir(cfg->models_dir, cfg->version_name, &version, &tmpdir, err)) !=
             ES_OK)
         goto fail;
-    if ((rc = write_artifacts(&R, tmpdir, version, head, &hist, &tm, thr, cw, keys, res, err)) !=
+    if ((rc = write_artifacts(&R, tmpdir, version, head, &hist, &tm, tprobs, te.y, thr, cw, keys,
+                              res, err)) !=
         ES_OK)
         goto fail;
     final = es_path_join(cfg->models_dir, version);

@@ -98,6 +98,10 @@ for k in ("precision", "recall", "f1_score"):
 for c, v in a["roc_auc"].items():
     w = b["roc_auc"][c]
     assert (v is None and w is None) or abs(v - w) < 1e-3, (c, v, w)
+for c, v in a["threshold_metrics"].items():
+    w = b["threshold_metrics"][c]
+    assert abs(v["threshold"] - w["threshold"]) < 1e-6, (c, v, w)
+    assert abs(v["precision"] - w["precision"]) < 1e-9 and abs(v["recall"] - w["recall"]) < 1e-9, (c, v, w)
 print("evaluate reproduces: accuracy %.4f loss %.4f (stored %.4f)" % (b["accuracy"], b["loss"], a["loss"]))
 PY
 
