@@ -71,12 +71,17 @@ typedef struct sync_ui {
     es_progress *bar;
     int download;
     int json;
+    int64_t total; /* files the bar was told about */
     const char *bucket;
 } sync_ui;
 
 static void on_progress(void *ud, const es_s3_sync_progress *p)
 {
     sync_ui *u = ud;
+    if (p->files_total != u->total) { /* known once the walk or listing is done */
+        u->total = p->files_total;
+        es_progress_set_total(u->bar, u->total);
+    }
     switch (p->event) {
     case ES_S3_SYNC_FAILED:
         es_cli_error(u->cli, "%s: %s", p->key, p->error ? p->error : "failed");
@@ -272,7 +277,7 @@ int es_cli_s3_sync(es_cli *cli, int argc, char **argv, int download)
     if (!es_s3_client_config(client)->access_key)
         es_log_warn(cli->log, "no AWS credentials found: sending anonymous requests");
 
-    sync_ui ui = {.cli = cli, .download = download, .json = json, .bucket = bucket};
+    sync_ui ui = {.cli = cli, .download = download, .json = json, .total = -1, .bucket = bucket};
     ui.bar = es_progress_new(cli->log, name, -1, "files");
     so.progress = on_progress;
     so.progress_ud = &ui;

@@ -12,6 +12,7 @@ set -euo pipefail
 s3rver_need_aws
 s3rver_start es-fail
 fail() { echo "FAIL: $*" >&2; exit 1; }
+trap '[[ $- != *e* ]] || echo "FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 work=$(mktemp -d "$S3RVER_BASE/work.XXXXXX")
 mkdir -p "$work/src/dog_bark"
 head -c 300000 /dev/urandom >"$work/src/dog_bark/a.wav"

@@ -13,6 +13,7 @@ py=/usr/bin/python3
 [ -n "$py" ] || _s3rver_skip "no python3 for the fault proxy"
 s3rver_start es-retry
 fail() { echo "FAIL: $*" >&2; exit 1; }
+trap '[[ $- != *e* ]] || echo "FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 work=$(mktemp -d "$S3RVER_BASE/work.XXXXXX")
 proxy_pid=""
 s3rver_extra_cleanup() { [ -z "$proxy_pid" ] || { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; } || true; }
