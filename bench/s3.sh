@@ -25,7 +25,7 @@ work=$(mktemp -d "$S3RVER_BASE/bench.XXXXXX")
 aws=("$S3RVER_AWS_BIN" --endpoint-url "$S3RVER_ENDPOINT" --no-cli-pager)
 printf '[default]\ns3 =\n    addressing_style = path\n    max_concurrent_requests = 10\n' >"$AWS_CONFIG_FILE"
 files=$(find "$data" -type f | wc -l)
-bytes=$(du -sb "$data" | cut -f1)
+bytes=$(find "$data" -type f -printf "%s\n" | awk "{s += \$1} END {print s}")
 echo "data: $data ($files files, $bytes bytes)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 
