@@ -71,6 +71,11 @@ double es_s3_backoff_s(double base, double cap, int attempt, double u);
 /* Our status for an S3 answer: AUTH, NOT_FOUND, UNSUPPORTED, REMOTE... */
 es_status es_s3_status_for(long http_status, const char *s3_code);
 
+/* The ETag S3 gives a multipart upload of this file in parts of psz bytes:
+ * hex MD5 of the concatenated part MD5s, "-", part count (sync.c). */
+es_status s3_file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
+                                 size_t outn, es_error *err);
+
 /* Raw key → "s3://bucket/key" for messages (never contains secrets). */
 void s3_url_for_msg(char *out, size_t n, const char *bucket, const char *key);
 

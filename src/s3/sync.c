@@ -72,8 +72,8 @@ static es_status file_md5_hex(const char *path, char hex[33], es_error *err)
 
 /* The multipart ETag a file would have with parts of psz bytes:
  * MD5(MD5(part1) || MD5(part2) ...) + "-N". */
-static es_status file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
-                                     size_t outn, es_error *err)
+es_status s3_file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
+                                 size_t outn, es_error *err)
 {
     int64_t nparts = (size + psz - 1) / psz;
     if (nparts < 1 || nparts > 10000)
@@ -142,7 +142,7 @@ static int same_content(es_s3_client *c, const char *bucket, const char *key, co
                 if (psz <= 0 || (size + psz - 1) / psz != n)
                     continue;
                 char mine[72];
-                if (file_multipart_etag(path, size, psz, mine, sizeof mine, &e) != ES_OK)
+                if (s3_file_multipart_etag(path, size, psz, mine, sizeof mine, &e) != ES_OK)
                     return -1;
                 if (strcasecmp(mine, etag) == 0)
                     return 1;
