@@ -1,7 +1,7 @@
 # s3rver.sh: a real S3 server on 127.0.0.1 for black-box tests (source it).
 #
 #   . "$ES_SOURCE_DIR/tests/blackbox/lib/s3rver.sh"
-#   s3rver_start            # or: s3rver_start BUCKET... (buckets created up front)
+#   s3rver_start            # or: s3rver_start BUCKET... (buckets created by the server)
 #   "$ES_BIN" upload dir s3://bucket/prefix/    # env already points at the server
 #   s3rver_aws s3 ls s3://bucket/ --recursive    # the independent client (Debian's aws v2)
 #   s3rver_stop             # also done by the EXIT trap
