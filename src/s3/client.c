@@ -395,12 +395,19 @@ static es_status build_url(const es_s3_client *c, const s3_request *r, const cha
     return rc;
 }
 
+/* Virtual-host addressing unless path-style is asked for, or the bucket name
+ * has a dot (bucket.with.dots.s3.amazonaws.com fails the TLS wildcard). */
+int s3_use_vhost(const es_s3_client *c, const char *bucket)
+{
+    return !c->cfg.path_style && !strchr(bucket, '.');
+}
+
 /* Host and raw path for bucket/key under the client's addressing style. */
 static es_status host_and_path(const es_s3_client *c, const char *bucket, const char *key,
                                char *host, size_t hn, es_buf *path, es_error *err)
 {
     es_status rc;
-    if (bucket && !c->cfg.path_style) {
+    if (bucket && s3_use_vhost(c, bucket)) {
         snprintf(host, hn, "%s.%s", bucket, c->authority);
         rc = es_buf_printf(path, err, "/%s", key ? key : "");
     } else {

@@ -76,6 +76,9 @@ es_status es_s3_status_for(long http_status, const char *s3_code);
 es_status s3_file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
                                  size_t outn, es_error *err);
 
+/* 1 when requests for bucket go to bucket.<endpoint host> (client.c). */
+int s3_use_vhost(const es_s3_client *c, const char *bucket);
+
 /* Raw key → "s3://bucket/key" for messages (never contains secrets). */
 void s3_url_for_msg(char *out, size_t n, const char *bucket, const char *key);
 

@@ -297,6 +297,7 @@ static void test_presign_url(void **state)
     assert_null(strstr(url, "SECRETSECRET"));
     free(url);
     assert_int_equal(es_s3_presign(c, "GET", "bkt", "k", 0, &url, &err), ES_ERR_INVALID);
+    assert_false(s3_use_vhost(c, "bkt")); /* path-style client */
 
     /* no server listening on port 9: a transport failure, retried, then a
      * clear error naming the operation and the object */
@@ -307,6 +308,20 @@ static void test_presign_url(void **state)
     assert_non_null(strstr(err.msg, "GetObject s3://bkt/k"));
     assert_non_null(strstr(err.msg, "attempts"));
     assert_null(strstr(err.msg, "SECRETSECRET"));
+    es_s3_client_free(c);
+
+    /* virtual-host addressing on AWS, except for dotted bucket names */
+    ES_ASSERT_OK(es_s3_config_default(&cfg, &err), &err);
+    cfg.access_key = strdup("AKID");
+    cfg.secret_key = strdup("SECRETSECRET");
+    ES_ASSERT_OK(es_s3_client_new(&cfg, NULL, &c, &err), &err);
+    es_s3_config_clear(&cfg);
+    ES_ASSERT_OK(es_s3_presign(c, "GET", "bkt", "a b", 60, &url, &err), &err);
+    assert_true(strncmp(url, "https://bkt.s3.us-east-1.amazonaws.com/a%20b?", 45) == 0);
+    free(url);
+    ES_ASSERT_OK(es_s3_presign(c, "GET", "my.bkt", "a", 60, &url, &err), &err);
+    assert_true(strncmp(url, "https://s3.us-east-1.amazonaws.com/my.bkt/a?", 44) == 0);
+    free(url);
     es_s3_client_free(c);
 
     /* a client needs both halves of a key pair and a real endpoint */
