@@ -208,6 +208,8 @@ static void report(sync_ctx *s, es_s3_sync_event ev, const char *key, const char
     case ES_S3_SYNC_DELETED:
         sum->deleted++;
         break;
+    case ES_S3_SYNC_BYTES:
+        break;
     }
     if (ev != ES_S3_SYNC_DELETED && !deleting)
         s->files_done++;
@@ -226,6 +228,12 @@ static void on_bytes(void *ud, int64_t n)
     sync_ctx *s = ud;
     pthread_mutex_lock(&s->mu);
     s->bytes_done += n;
+    if (s->o->progress) {
+        es_s3_sync_progress p = {.event = ES_S3_SYNC_BYTES, .bytes = n,
+                                 .files_done = s->files_done, .files_total = s->files_total,
+                                 .bytes_done = s->bytes_done, .bytes_total = s->bytes_total};
+        s->o->progress(s->o->progress_ud, &p);
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
