@@ -51,6 +51,7 @@ typedef struct s3_response {
     char etag[72];
     char sha256[ES_SHA256_HEX_LEN];
     char content_type[128];
+    char bucket_region[64];  /* x-amz-bucket-region (a wrong-region answer names the right one) */
     int64_t content_length;  /* -1 when absent */
     int64_t total_size;      /* from Content-Range "bytes a-b/total", else -1 */
     char code[64];           /* S3 error code */
