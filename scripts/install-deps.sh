@@ -31,6 +31,7 @@ test_pkgs=(
 )
 bench_pkgs=(
   ffmpeg sox libsox-fmt-all rubberband-cli hyperfine wrk python3-locust
+  bc time                             # bench/s3.sh (timing, peak RSS)
 )
 
 pkgs=("${build_pkgs[@]}")
