@@ -30,6 +30,7 @@ test_pkgs=(
 )
 bench_pkgs=(
   ffmpeg sox libsox-fmt-all rubberband-cli hyperfine wrk python3-locust
+  time                                # peak RSS (/usr/bin/time -v) in bench/retrain.sh
 )
 
 pkgs=("${build_pkgs[@]}")
