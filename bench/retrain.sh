@@ -114,10 +114,10 @@ v2=$(jq -r .version "$tmp/second.json")
 pairs "$tmp/models/$v1/split.json" >"$tmp/p1"
 pairs "$tmp/models/$v2/split.json" | comm -13 "$tmp/p1" - >"$tmp/need"
 jq -r '.files[].audio_sha256' "$tmp/models/$v1/split.json" | sort -u >"$tmp/k1"
-old=$(cut -d'|' -f1 "$tmp/need" | sort | comm -12 "$tmp/k1" - | wc -l)
+old=$(cut -d'|' -f1 "$tmp/need" | sort | join - "$tmp/k1" | wc -l)   # pairs, duplicates kept
 moved=$(jq -r '.files[] | "\(.path) \(.split)"' "$tmp/models/$v1/split.json" | sort >"$tmp/s1";
         jq -r '.files[] | "\(.path) \(.split)"' "$tmp/models/$v2/split.json" | sort |
         join "$tmp/s1" - | awk '$2 != $3' | wc -l)
 printf 'second run needed %d new (original, variant) pairs: %d for the %d new originals, %d for\n' \
     "$(wc -l <"$tmp/need")" "$(($(wc -l <"$tmp/need") - old))" "$n2" "$old"
-printf 'earlier originals (%d earlier originals changed split between the two versions)\n' "$moved"
+printf 'earlier originals (%d of them changed split between the two versions)\n' "$moved"

@@ -105,6 +105,6 @@ rt_expected_misses() { # MODELS_DIR VERSION
         "$m/$v/split.json" | sort -u | comm -13 "$RT/prev.pairs" - >"$RT/need.pairs"
     local total old
     total=$(wc -l <"$RT/need.pairs")
-    old=$(cut -d'|' -f1 "$RT/need.pairs" | sort | comm -12 "$RT/prev.keys" - | wc -l)
+    old=$(cut -d'|' -f1 "$RT/need.pairs" | sort | join - "$RT/prev.keys" | wc -l)
     echo "$total $old"
 }
