@@ -88,11 +88,12 @@ for at in $stages; do
     [ "$rc" = 137 ] || { cat "$RT/kill.err"; fail "kill at $at: exit $rc, expected 137 (SIGKILL)"; }
     [ "$(rt_latest "$RT_MODELS")" = "$v2" ] || fail "kill at $at moved latest"
     "$ES_BIN" status --models "$RT_MODELS" --json >"$RT/sk.json" || fail "status after kill at $at failed"
-    # Before the trigger no run is recorded; after it, the killed one stays
-    # "running" until the next retrain (holding the lock) marks it interrupted.
+    # Before the trigger no run is recorded; after it, the killed one is
+    # shown interrupted (its process is gone) at stage $at.
     case $at in
         scan) [ "$(rt_json .last_run.version <"$RT/sk.json")" = "$v2" ] || fail "kill at scan left a run record" ;;
-        *) [ "$(rt_json .last_run.status <"$RT/sk.json")" = running ] || fail "the run killed at $at is not left 'running'" ;;
+        *) [ "$(rt_json .last_run.status <"$RT/sk.json")" = interrupted ] || fail "the run killed at $at is not shown interrupted"
+           [ "$(rt_json .last_run.stage <"$RT/sk.json")" = "${at%@*}" ] || fail "the run killed at $at shows stage $(rt_json .last_run.stage <"$RT/sk.json")" ;;
     esac
     if command -v sqlite3 >/dev/null; then
         [ "$(sqlite3 "$RT_MODELS/ecosight.db" 'PRAGMA integrity_check')" = ok ] ||
