@@ -68,6 +68,9 @@ int es_cmd_info(es_cli *cli, int argc, char **argv)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "path", path);
             cJSON_AddStringToObject(o, "format", info.format);
+            /* beyond the documented keys: the sample encoding, which scripts need
+             * to check e.g. that augment wrote 16-bit PCM */
+            cJSON_AddStringToObject(o, "subtype", info.subtype);
             cJSON_AddNumberToObject(o, "channels", info.channels);
             cJSON_AddNumberToObject(o, "sample_rate", info.sample_rate);
             cJSON_AddNumberToObject(o, "frames", (double)info.frames);

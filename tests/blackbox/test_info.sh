@@ -52,9 +52,10 @@ check "nothing on stderr for good files" [ ! -s "$T/err" ]
 json=$("$BIN" info --json "$T/stereo.wav" "$T/mono24.wav"); rc=$?
 check "info --json exits 0" [ "$rc" -eq 0 ]
 check "--json is an array of 2" [ "$(jq 'length' <<<"$json")" = 2 ]
-check "--json objects have exactly the keys path/format/channels/sample_rate/frames/duration_s" \
+check "--json objects have exactly the keys path/format/subtype/channels/sample_rate/frames/duration_s" \
   [ "$(jq -c '[.[] | keys_unsorted | sort] | unique' <<<"$json")" = \
-    '[["channels","duration_s","format","frames","path","sample_rate"]]' ]
+    '[["channels","duration_s","format","frames","path","sample_rate","subtype"]]' ]
+check "--json subtype of the 24-bit file" [ "$(jq -r '.[1].subtype' <<<"$json")" = PCM_24 ]
 check "--json values of the stereo file" \
   [ "$(jq -c '.[0] | [.path, .format, .channels, .sample_rate, .frames, .duration_s]' <<<"$json")" = \
     "[\"$T/stereo.wav\",\"WAV\",2,22050,33075,1.5]" ]
