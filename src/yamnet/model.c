@@ -209,6 +209,15 @@ static es_status load_weights(const tfl_model *tm, const int32_t *dq_src, int32_
                                 "model file: %s has %zu zero points for %zu scales", what,
                                 t->nzero, t->nscale);
         }
+        for (size_t c = 0; c < t->nzero; c++) {
+            int64_t z = tfl_zero_point(t, c);
+            if (z < -128 || z > 127) {
+                free(w);
+                return es_error_set(err, ES_ERR_MODEL,
+                                    "model file: %s has zero point %lld outside int8", what,
+                                    (long long)z);
+            }
+        }
         for (size_t c = 0; c < nch; c++) {
             float s = tfl_scale(t, c);
             if (!(s > 0.0f) || s > 1e30f) {
@@ -294,6 +303,9 @@ static es_status check_conv_op(const tfl_op *op, const char *what, int stride, i
 static es_status check_act_shape(const tfl_model *tm, int32_t ti, int h, int w, int c,
                                  const char *what, es_error *err)
 {
+    if (ti < 0 || (size_t)ti >= tm->ntensors)
+        return es_error_set(err, ES_ERR_MODEL, "model file: %s is missing (tensor %d)", what,
+                            (int)ti);
     const tfl_tensor *t = &tm->tensors[ti];
     int32_t d[4] = {1, h, w, c};
     if (t->rank == 4 && t->shape[1] == h && t->shape[2] == w && t->shape[3] == c &&

@@ -1,14 +1,17 @@
 /*
  * net.c: YAMNet's network and the whole waveform -> embeddings/scores path.
  *
- * Work is cut into chunks of YAM_CHUNK consecutive patches. A chunk is the
- * unit of batching (the pointwise GEMMs see M = patches x positions rows)
+ * Work is cut into chunks of up to YAM_CHUNK consecutive patches. A chunk is
+ * the unit of batching (the pointwise GEMMs see M = patches x positions rows)
  * and of parallelism (es_parallel_for hands chunks to threads; each thread
- * owns one workspace). The chunk size does not depend on the thread count
- * and every output row is computed with the same arithmetic whatever its
- * neighbours, so results are bit-identical for any `threads`. Each chunk
- * computes its own log-mel frames straight from the waveform, so memory
- * stays bounded for long recordings and the front end runs in parallel too.
+ * owns one workspace). Every output row is computed with the same arithmetic
+ * whatever its neighbours, so per-patch results do not depend on the chunk
+ * size; means are summed per patch in a fixed order, so they are
+ * bit-identical for any `threads`. Chunks compute their own log-mel frames
+ * straight from the waveform, so memory stays bounded for long recordings
+ * and the front end runs in parallel too. Mean embeddings of many waveforms
+ * run in rounds of up to YAM_ROUND patches, chunks crossing file boundaries,
+ * so short files batch together.
  */
 #include "yamnet_internal.h"
 #include "frontend.h"
@@ -20,12 +23,15 @@
 #include <string.h>
 
 #define YAM_CHUNK 8
+#define YAM_ROUND 256
 /* Largest activation of one patch: layer 2's pointwise output, 48x32x64. */
 #define YAM_ACT_FLOATS (48 * 32 * 64)
+/* Largest per-patch activation of the deep stage: layer 7's input, 12x8x256. */
+#define YAM_DEEP_FLOATS (12 * 8 * 256)
 #define YAM_CHUNK_FRAMES ((YAM_CHUNK - 1) * ES_YAMNET_PATCH_HOP + ES_YAMNET_PATCH_FRAMES)
 
 typedef struct yam_ws {
-    float *a, *b;     /* ping-pong activations [YAM_CHUNK * YAM_ACT_FLOATS] */
+    float *a, *b;     /* ping-pong activations: one early patch, then the deep chunk */
     float *frames;    /* log-mel of one chunk [YAM_CHUNK_FRAMES, 64] */
     float *patches;   /* [YAM_CHUNK, 96, 64] */
     float *emb;       /* [YAM_CHUNK, 1024] */
@@ -46,8 +52,8 @@ static void ws_free(yam_ws *w)
 static es_status ws_init(yam_ws *w, es_error *err)
 {
     memset(w, 0, sizeof *w);
-    w->a = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * YAM_ACT_FLOATS);
-    w->b = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * YAM_ACT_FLOATS);
+    w->a = es_yam_aligned_alloc(sizeof(float) * (YAM_ACT_FLOATS + YAM_CHUNK * YAM_DEEP_FLOATS));
+    w->b = es_yam_aligned_alloc(sizeof(float) * (YAM_ACT_FLOATS + YAM_CHUNK * YAM_DEEP_FLOATS));
     w->frames = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK_FRAMES * ES_YAMNET_MEL_BANDS);
     w->patches = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * ES_YAMNET_PATCH_FLOATS);
     w->emb = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * ES_YAMNET_EMBED_DIM);
@@ -58,22 +64,42 @@ static es_status ws_init(yam_ws *w, es_error *err)
     return ES_OK;
 }
 
+/* Layers [0, YAM_EARLY) run one patch at a time: their activations (up to
+ * 384 KB a patch) then stay in L2 and their GEMMs already have M >= 96
+ * rows. The deeper layers, whose weights dominate and whose M per patch is
+ * 24 or 6, run on the whole chunk at once so each weight is used by more
+ * rows per load. */
+#define YAM_EARLY 5
+
+static void layer_forward(const yam_layer *L, float *tmp, float *io, int np)
+{
+    es_conv_depthwise3x3_forward(tmp, io, L->dw_w, L->dw_b, np, L->h_in, L->w_in, L->cin,
+                                 L->stride, 1);
+    es_conv_pointwise_forward(io, tmp, L->pw_packed, L->pw_b, (int64_t)np * L->h_out * L->w_out,
+                              L->cin, L->cout, 1);
+}
+
 /* The network on np <= YAM_CHUNK patches: embeddings [np, 1024]. */
 static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int np, float *emb)
 {
     float *a = w->a, *b = w->b;
-    es_conv2d_forward(a, patches, m->conv1_w, m->conv1_b, np, ES_YAMNET_PATCH_FRAMES,
-                      ES_YAMNET_MEL_BANDS, 1, YAM_CONV1_OUT, 3, 3, 2, 1);
-    for (int l = 0; l < YAM_LAYERS; l++) {
-        const yam_layer *L = &m->layers[l];
-        es_conv_depthwise3x3_forward(b, a, L->dw_w, L->dw_b, np, L->h_in, L->w_in, L->cin,
-                                     L->stride, 1);
-        int64_t rows = (int64_t)np * L->h_out * L->w_out;
-        es_conv_pointwise_forward(a, b, L->pw_packed, L->pw_b, rows, L->cin, L->cout, 1);
+    float *deep_a = w->a + YAM_ACT_FLOATS, *deep_b = w->b + YAM_ACT_FLOATS;
+    const yam_layer *E = &m->layers[YAM_EARLY - 1];
+    size_t early_out = (size_t)E->h_out * E->w_out * E->cout;
+    for (int p = 0; p < np; p++) {
+        es_conv2d_forward(a, patches + (size_t)p * ES_YAMNET_PATCH_FLOATS, m->conv1_w,
+                          m->conv1_b, 1, ES_YAMNET_PATCH_FRAMES, ES_YAMNET_MEL_BANDS, 1,
+                          YAM_CONV1_OUT, 3, 3, 2, 1);
+        for (int l = 0; l < YAM_EARLY; l++)
+            layer_forward(&m->layers[l], b, a, 1);
+        memcpy(deep_a + (size_t)p * early_out, a, sizeof(float) * early_out);
     }
+    for (int l = YAM_EARLY; l < YAM_LAYERS; l++)
+        layer_forward(&m->layers[l], deep_b, deep_a, np);
+    /* Global mean over the final 3x2 grid. */
     const int pos = 3 * 2;
     for (int p = 0; p < np; p++) {
-        const float *x = a + (size_t)p * pos * ES_YAMNET_EMBED_DIM;
+        const float *x = deep_a + (size_t)p * pos * ES_YAMNET_EMBED_DIM;
         float *e = emb + (size_t)p * ES_YAMNET_EMBED_DIM;
         for (int c = 0; c < ES_YAMNET_EMBED_DIM; c++) {
             float s = 0.0f;
@@ -106,6 +132,15 @@ static int effective_threads(int threads, int64_t items)
     if (threads > items)
         threads = (int)(items > 0 ? items : 1);
     return threads < 1 ? 1 : threads;
+}
+
+/* Patches per chunk: at most YAM_CHUNK, fewer when that keeps every thread busy. */
+static size_t chunk_size(size_t patches, int threads)
+{
+    if (threads <= 0)
+        threads = es_cpu_count();
+    size_t c = (patches + (size_t)threads - 1) / (size_t)threads;
+    return c < 1 ? 1 : c > YAM_CHUNK ? YAM_CHUNK : c;
 }
 
 static void pool_free(yam_pool *p)
@@ -154,7 +189,7 @@ typedef struct run_patches_ctx {
     const es_yamnet *m;
     yam_pool *pool;
     const float *patches;
-    size_t count;
+    size_t count, chunk;
     float *emb, *scores;
 } run_patches_ctx;
 
@@ -163,8 +198,8 @@ static es_status run_patches_item(void *vctx, int64_t i, int t, es_error *err)
     (void)err;
     run_patches_ctx *c = vctx;
     yam_ws *w = &c->pool->ws[t];
-    size_t p0 = (size_t)i * YAM_CHUNK;
-    int np = c->count - p0 < YAM_CHUNK ? (int)(c->count - p0) : YAM_CHUNK;
+    size_t p0 = (size_t)i * c->chunk;
+    int np = c->count - p0 < c->chunk ? (int)(c->count - p0) : (int)c->chunk;
     float *emb = c->emb ? c->emb + p0 * ES_YAMNET_EMBED_DIM : w->emb;
     net_forward(c->m, w, c->patches + p0 * ES_YAMNET_PATCH_FLOATS, np, emb);
     if (c->scores)
@@ -179,12 +214,13 @@ es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t
         return es_error_set(err, ES_ERR_INVALID, "es_yamnet_run_patches: NULL argument");
     if (count == 0)
         return ES_OK;
-    int64_t items = (int64_t)((count + YAM_CHUNK - 1) / YAM_CHUNK);
+    size_t chunk = chunk_size(count, threads);
+    int64_t items = (int64_t)((count + chunk - 1) / chunk);
     yam_pool pool;
     es_status rc = pool_init(&pool, effective_threads(threads, items), err);
     if (rc)
         return rc;
-    run_patches_ctx c = {m, &pool, patches, count, embeddings, scores};
+    run_patches_ctx c = {m, &pool, patches, count, chunk, embeddings, scores};
     rc = pool_run(&pool, items, run_patches_item, &c, err);
     pool_free(&pool);
     return rc;
@@ -192,39 +228,40 @@ es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t
 
 /* ---- waveforms ---- */
 
-/* Log-mel frames and patches of chunk [p0, p0+np) of a waveform. */
-static void chunk_patches(const es_yamnet *m, yam_ws *w, const float *wave, size_t n, size_t p0,
-                          int np)
+/* Log-mel frames and patches [p0, p0+np) of one waveform into patches. */
+static void wave_patches(const es_yamnet *m, yam_ws *w, const float *wave, size_t n, size_t p0,
+                         int np, float *patches)
 {
     size_t f0 = p0 * ES_YAMNET_PATCH_HOP;
     size_t nf = (size_t)(np - 1) * ES_YAMNET_PATCH_HOP + ES_YAMNET_PATCH_FRAMES;
     yam_frontend_frames(m->fe, wave, n, f0, nf, w->frames);
-    es_yamnet_patches_from_logmel(w->frames, nf, w->patches, (size_t)np);
+    es_yamnet_patches_from_logmel(w->frames, nf, patches, (size_t)np);
 }
 
 typedef struct wave_job {
     const float *wave;
     size_t n;
     size_t patches;
-    int64_t first_item; /* index of its first chunk in the flattened item list */
+    size_t first; /* global index of its first patch */
 } wave_job;
 
 typedef struct waves_ctx {
     const es_yamnet *m;
     yam_pool *pool;
-    wave_job *jobs;
+    const wave_job *jobs;
     size_t njobs;
-    /* per-patch outputs (analyze) or per-chunk sums (mean) */
-    float *emb, *scores;
-    double *chunk_sums;   /* [items, 1024] */
+    size_t g0, gcount, chunk; /* this round: global patches [g0, g0+gcount) */
+    float *emb;               /* [gcount, 1024] */
+    float *scores;            /* [gcount, 521] or NULL */
 } waves_ctx;
 
-static size_t find_job(const waves_ctx *c, int64_t item)
+/* The job holding global patch g (jobs sorted by first). */
+static size_t find_job(const wave_job *jobs, size_t njobs, size_t g)
 {
-    size_t lo = 0, hi = c->njobs; /* last job with first_item <= item */
+    size_t lo = 0, hi = njobs;
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
-        if (c->jobs[mid].first_item <= item)
+        if (jobs[mid].first <= g)
             lo = mid;
         else
             hi = mid;
@@ -237,24 +274,37 @@ static es_status waves_item(void *vctx, int64_t item, int t, es_error *err)
     (void)err;
     waves_ctx *c = vctx;
     yam_ws *w = &c->pool->ws[t];
-    const wave_job *j = &c->jobs[find_job(c, item)];
-    size_t p0 = (size_t)(item - j->first_item) * YAM_CHUNK;
-    int np = j->patches - p0 < YAM_CHUNK ? (int)(j->patches - p0) : YAM_CHUNK;
-    chunk_patches(c->m, w, j->wave, j->n, p0, np);
-    float *emb = c->emb ? c->emb + p0 * ES_YAMNET_EMBED_DIM : w->emb;
+    size_t a = (size_t)item * c->chunk, b = a + c->chunk;
+    if (b > c->gcount)
+        b = c->gcount;
+    /* Patches of the chunk, in runs of consecutive patches of one waveform. */
+    size_t k = a;
+    while (k < b) {
+        size_t g = c->g0 + k;
+        const wave_job *j = &c->jobs[find_job(c->jobs, c->njobs, g)];
+        size_t p = g - j->first, run = j->patches - p;
+        if (run > b - k)
+            run = b - k;
+        wave_patches(c->m, w, j->wave, j->n, p, (int)run,
+                     w->patches + (k - a) * ES_YAMNET_PATCH_FLOATS);
+        k += run;
+    }
+    int np = (int)(b - a);
+    float *emb = c->emb + a * ES_YAMNET_EMBED_DIM;
     net_forward(c->m, w, w->patches, np, emb);
     if (c->scores)
-        classify(c->m, emb, np, c->scores + p0 * ES_YAMNET_NUM_CLASSES);
-    if (c->chunk_sums) {
-        double *s = c->chunk_sums + (size_t)item * ES_YAMNET_EMBED_DIM;
-        for (int d = 0; d < ES_YAMNET_EMBED_DIM; d++) {
-            double acc = 0.0;
-            for (int p = 0; p < np; p++)
-                acc += emb[(size_t)p * ES_YAMNET_EMBED_DIM + d];
-            s[d] = acc;
-        }
-    }
+        classify(c->m, emb, np, c->scores + a * ES_YAMNET_NUM_CLASSES);
     return ES_OK;
+}
+
+/* Run global patches [g0, g0+count) of the jobs into emb (and scores). */
+static es_status run_round(const es_yamnet *m, yam_pool *pool, const wave_job *jobs,
+                           size_t njobs, size_t g0, size_t count, float *emb, float *scores,
+                           es_error *err)
+{
+    size_t chunk = chunk_size(count, pool->threads);
+    waves_ctx c = {m, pool, jobs, njobs, g0, count, chunk, emb, scores};
+    return pool_run(pool, (int64_t)((count + chunk - 1) / chunk), waves_item, &c, err);
 }
 
 es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *waves,
@@ -268,7 +318,7 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
     wave_job *jobs = calloc(count, sizeof *jobs);
     if (!jobs)
         return es_error_set(err, ES_ERR_NOMEM, "out of memory");
-    int64_t items = 0;
+    size_t total = 0;
     for (size_t i = 0; i < count; i++) {
         if (lens[i] == 0 || !waves[i]) {
             free(jobs);
@@ -278,34 +328,46 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
         jobs[i].wave = waves[i];
         jobs[i].n = lens[i];
         jobs[i].patches = es_yamnet_num_patches(lens[i]);
-        jobs[i].first_item = items;
-        items += (int64_t)((jobs[i].patches + YAM_CHUNK - 1) / YAM_CHUNK);
+        jobs[i].first = total;
+        total += jobs[i].patches;
     }
-    double *sums = malloc(sizeof(double) * (size_t)items * ES_YAMNET_EMBED_DIM);
+    size_t round = total < YAM_ROUND ? total : YAM_ROUND;
+    float *emb = es_yam_aligned_alloc(sizeof(float) * round * ES_YAMNET_EMBED_DIM);
+    double *sum = calloc(ES_YAMNET_EMBED_DIM, sizeof *sum);
     yam_pool pool = {0};
     es_status rc = ES_OK;
-    if (!sums)
-        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory for %lld chunk sums",
-                          (long long)items);
-    if (rc == ES_OK)
-        rc = pool_init(&pool, effective_threads(threads, items), err);
+    if (!emb || !sum)
+        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu embeddings", round);
     if (rc == ES_OK) {
-        waves_ctx c = {m, &pool, jobs, count, NULL, NULL, sums};
-        rc = pool_run(&pool, items, waves_item, &c, err);
+        size_t chunk = chunk_size(round, threads);
+        rc = pool_init(&pool, effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)),
+                       err);
     }
-    if (rc == ES_OK) {
-        for (size_t i = 0; i < count; i++) {
-            int64_t nchunks = (int64_t)((jobs[i].patches + YAM_CHUNK - 1) / YAM_CHUNK);
-            for (int d = 0; d < ES_YAMNET_EMBED_DIM; d++) {
-                double acc = 0.0;
-                for (int64_t k = 0; k < nchunks; k++)
-                    acc += sums[(size_t)(jobs[i].first_item + k) * ES_YAMNET_EMBED_DIM + d];
-                out[i * ES_YAMNET_EMBED_DIM + d] = (float)(acc / (double)jobs[i].patches);
+    /* Rounds of global patches; each patch's embedding is added to its
+     * waveform's sum in global order, whatever thread computed it. */
+    size_t job = 0;
+    for (size_t g0 = 0; rc == ES_OK && g0 < total; g0 += round) {
+        size_t n = total - g0 < round ? total - g0 : round;
+        rc = run_round(m, &pool, jobs, count, g0, n, emb, NULL, err);
+        for (size_t k = 0; rc == ES_OK && k < n; k++) {
+            size_t g = g0 + k;
+            while (g >= jobs[job].first + jobs[job].patches)
+                job++;
+            const float *e = emb + k * ES_YAMNET_EMBED_DIM;
+            for (int d = 0; d < ES_YAMNET_EMBED_DIM; d++)
+                sum[d] += e[d];
+            if (g + 1 == jobs[job].first + jobs[job].patches) {
+                for (int d = 0; d < ES_YAMNET_EMBED_DIM; d++) {
+                    out[job * ES_YAMNET_EMBED_DIM + (size_t)d] =
+                        (float)(sum[d] / (double)jobs[job].patches);
+                    sum[d] = 0.0;
+                }
             }
         }
     }
     pool_free(&pool);
-    free(sums);
+    es_yam_aligned_free(emb);
+    free(sum);
     free(jobs);
     return rc;
 }
@@ -359,13 +421,12 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu patches", res->patches);
     }
     wave_job job = {wave, n, res->patches, 0};
-    int64_t items = (int64_t)((res->patches + YAM_CHUNK - 1) / YAM_CHUNK);
+    size_t chunk = chunk_size(res->patches, threads);
     yam_pool pool = {0};
-    rc = pool_init(&pool, effective_threads(threads, items), err);
-    if (rc == ES_OK) {
-        waves_ctx c = {m, &pool, &job, 1, res->embeddings, res->scores, NULL};
-        rc = pool_run(&pool, items, waves_item, &c, err);
-    }
+    rc = pool_init(&pool,
+                   effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)), err);
+    if (rc == ES_OK)
+        rc = run_round(m, &pool, &job, 1, 0, res->patches, res->embeddings, res->scores, err);
     pool_free(&pool);
     if (rc) {
         es_yamnet_result_clear(res);
