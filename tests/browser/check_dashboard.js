@@ -105,7 +105,11 @@ function records(h) {
       }).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
     });
     await page.click('#retrain-go');
-    await page.waitForSelector('#retrain-done', { timeout: 1000 * Number(env('RETRAIN_TIMEOUT_S', '600')) });
+    /* Until the page says the run ended, or shows an error (then fail at once with it). */
+    await page.waitForFunction(() => document.getElementById('retrain-done') || document.querySelector('#retrain-status .error'),
+      null, { timeout: 1000 * Number(env('RETRAIN_TIMEOUT_S', '600')), polling: 500 });
+    const retrainError = await page.$('#retrain-status .error');
+    assert.equal(retrainError ? await retrainError.textContent() : null, null, 'retrain through the page failed');
     const seen = await page.evaluate(() => window.__seen);
     const doneText = await page.textContent('#retrain-done');
     const after = await getJSON('/status');
