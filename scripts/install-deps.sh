@@ -31,6 +31,8 @@ test_pkgs=(
 )
 bench_pkgs=(
   ffmpeg sox libsox-fmt-all rubberband-cli hyperfine wrk python3-locust
+  bc time                             # bench/s3.sh (timing, peak RSS)
+  time                                # peak RSS (/usr/bin/time -v) in bench/retrain.sh
 )
 
 pkgs=("${build_pkgs[@]}")
