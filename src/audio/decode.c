@@ -300,8 +300,10 @@ static es_status riff_check(const char *name, riff_read_fn rd, void *ud, uint64_
 #define ES_OGG_CHECK_PREFIX (4u << 20) /* header bytes we read from a file */
 
 static es_status vorbis_check(const unsigned char *data, size_t len, int complete,
-                              const char *name, es_error *err)
+                              const char *name, int *need_more, es_error *err)
 {
+    if (need_more)
+        *need_more = 0;
     if (len < 4 || memcmp(data, "OggS", 4) != 0)
         return ES_OK;
     if (len > ES_OGG_CHECK_PREFIX) { /* headers come first: no need to copy a whole upload */
@@ -359,8 +361,10 @@ static es_status vorbis_check(const unsigned char *data, size_t len, int complet
             packets++;
         }
     }
-    if (!bad && vorbis && packets < 3 && complete && have_stream)
+    if (!bad && vorbis && packets < 3 && complete)
         bad = 1; /* the whole file is here and its headers are not */
+    else if (!bad && vorbis && packets < 3 && need_more)
+        *need_more = 1;
     vorbis_comment_clear(&vc);
     vorbis_info_clear(&vi);
     if (have_stream)
@@ -380,23 +384,30 @@ static es_status vorbis_check_fd(int fd, uint64_t base, uint64_t size, const cha
     unsigned char magic[4];
     if (base + 4 > size || pread(fd, magic, 4, (off_t)base) != 4 || memcmp(magic, "OggS", 4) != 0)
         return ES_OK;
+    /* headers are usually a few KB: try 64 KiB, read up to the full
+     * prefix only when they do not fit (large embedded comments) */
     uint64_t rest = size - base;
-    size_t n = rest < ES_OGG_CHECK_PREFIX ? (size_t)rest : ES_OGG_CHECK_PREFIX;
-    unsigned char *buf = malloc(n);
-    if (!buf)
-        return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", name);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)(base + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
+    es_status rc = ES_OK;
+    for (size_t want = 64u << 10;; want = ES_OGG_CHECK_PREFIX) {
+        size_t n = rest < want ? (size_t)rest : want;
+        unsigned char *buf = malloc(n);
+        if (!buf)
+            return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", name);
+        size_t got = 0;
+        while (got < n) {
+            ssize_t r = pread(fd, buf + got, n - got, (off_t)(base + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        int more = 0;
+        rc = vorbis_check(buf, got, got == rest, name, &more, err);
+        free(buf);
+        if (rc || !more || got < n || want == ES_OGG_CHECK_PREFIX)
+            return rc;
     }
-    es_status rc = vorbis_check(buf, got, got == rest, name, err);
-    free(buf);
-    return rc;
 }
 
 static size_t riff_read_fd(void *ud, uint64_t off, void *buf, size_t n)
@@ -489,7 +500,8 @@ es_status es_audio_stream_open_memory(const void *data, size_t len, const char *
     uint64_t base = skip_id3(riff_read_mem, s, (uint64_t)len);
     es_status rc = riff_check(s->name, riff_read_mem, s, base, (uint64_t)len, err);
     if (rc == ES_OK && base < len)
-        rc = vorbis_check((const unsigned char *)data + base, len - (size_t)base, 1, s->name, err);
+        rc = vorbis_check((const unsigned char *)data + base, len - (size_t)base, 1, s->name,
+                          NULL, err);
     if (rc) {
         es_audio_stream_close(s);
         return rc;
