@@ -6,6 +6,7 @@ pkg_check_modules(FFTW3F  REQUIRED IMPORTED_TARGET fftw3f)         # dsp/
 find_library(FFTW3F_THREADS_LIB fftw3f_threads REQUIRED)          # dsp/ (thread-safe planner)
 pkg_check_modules(CRYPTO  REQUIRED IMPORTED_TARGET libcrypto)      # core/ (SHA-256, HMAC)
 pkg_check_modules(CURL    REQUIRED IMPORTED_TARGET libcurl)        # s3/
+pkg_check_modules(EXPAT   REQUIRED IMPORTED_TARGET expat)          # s3/ (XML replies)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)        # store/
 pkg_check_modules(MHD     REQUIRED IMPORTED_TARGET libmicrohttpd)  # server/
 pkg_check_modules(CJSON   REQUIRED IMPORTED_TARGET libcjson)       # JSON documents
@@ -14,5 +15,5 @@ pkg_check_modules(CMOCKA  REQUIRED IMPORTED_TARGET cmocka)         # tests/unit
 
 set(ES_DEP_LIBS
   PkgConfig::SNDFILE PkgConfig::SOXR PkgConfig::FFTW3F PkgConfig::CRYPTO
-  PkgConfig::CURL PkgConfig::SQLITE3 PkgConfig::MHD PkgConfig::CJSON PkgConfig::OPENBLAS
+  PkgConfig::CURL PkgConfig::EXPAT PkgConfig::SQLITE3 PkgConfig::MHD PkgConfig::CJSON PkgConfig::OPENBLAS
   ${FFTW3F_THREADS_LIB})

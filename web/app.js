@@ -8,7 +8,7 @@
 (function () {
   var $ = function (id) { return document.getElementById(id); };
   var mode = document.body.getAttribute('data-mode') || 'live';
-  var state = { version: null, classes: [], metrics: null, history: null, uploaded: 0, retrainPoll: null };
+  var state = { testAccuracy: null, version: null, classes: [], metrics: null, history: null, uploaded: 0, retrainPoll: null };
 
   function setText(id, v) { var e = $(id); if (e) e.textContent = v; }
   function num(v) { return typeof v === 'number' && isFinite(v) ? v : null; }
@@ -55,9 +55,16 @@
       if (!h || !h.model_loaded) { setLive(false, 'server up, no model loaded'); return null; }
       return api('/status').then(function (st) {
         renderStatus(st);
+        /* A data summary, when the server gives one: {classes: {name: {originals,
+         * train, val, test, training_examples, new_since_training}},
+         * augmentations_per_file: {name: k}} (docs/DASHBOARD.md). */
+        if (st.data && typeof st.data === 'object' && JSON.stringify(st.data) !== JSON.stringify(state.dataInfo)) {
+          state.dataInfo = st.data; renderData();
+        }
         setLive(true, 'live · updated ' + new Date().toLocaleTimeString());
         if (st.model_name !== state.version) {
           state.version = st.model_name;
+          state.testAccuracy = num(st.test_accuracy);
           state.classes = st.classes || [];
           fillClassSelect(state.classes);
           loadModel();
@@ -89,7 +96,8 @@
   /* gun_shot threshold: tolerant of the shapes {thresholds: {gun_shot: {threshold, recall}}},
    * {thresholds: {gun_shot: 0.3}}, {decision_thresholds: ...}, {gun_shot_threshold, gun_shot_recall}. */
   function gunshot(m) {
-    var t = m.thresholds || m.decision_thresholds || m.class_thresholds || {};
+    var md = state.metadata || {};
+    var t = m.thresholds || m.decision_thresholds || m.class_thresholds || md.decision_thresholds || {};
     var g = t.gun_shot, out = { threshold: null, recall: null };
     if (typeof g === 'number') out.threshold = g;
     else if (g && typeof g === 'object') {
@@ -98,6 +106,7 @@
     }
     if (out.threshold === null && num(m.gun_shot_threshold) !== null) out.threshold = m.gun_shot_threshold;
     if (out.recall === null && num(m.gun_shot_recall) !== null) out.recall = m.gun_shot_recall;
+    out.target = num(md.gun_shot_min_recall);
     return out;
   }
   function curvesOf(m, kind) {
@@ -115,7 +124,8 @@
 
   function renderQuality(m) {
     var cls = classesOf(m);
-    var acc = num(m.accuracy) !== null ? m.accuracy : (num(m.test_accuracy) !== null ? m.test_accuracy : null);
+    /* The seed's metrics file has no accuracy: then the model's (status or metadata). */
+    var acc = num(m.accuracy) !== null ? m.accuracy : (num(m.test_accuracy) !== null ? m.test_accuracy : state.testAccuracy);
     setText('q-accuracy', ES.pct(acc));
     var f1s = cls.map(function (c, i) { return perClass(m, 'f1_score', c, i); });
     var macro = num(m.macro_f1) !== null ? m.macro_f1 :
@@ -123,7 +133,8 @@
     setText('q-macro-f1', ES.fmt(macro));
     var g = gunshot(m);
     setText('q-threshold', ES.fmt(g.threshold, 3));
-    setText('q-threshold-recall', ES.pct(g.recall));
+    /* Without a measured recall, say what the threshold was chosen for. */
+    setText('q-threshold-recall', g.recall !== null ? ES.pct(g.recall) : (g.target !== null && g.threshold !== null ? '≥ ' + ES.pct(g.target) + ' (validation target)' : '–'));
     var series = [['precision', 'P', 'precision'], ['recall', 'R', 'recall'], ['f1_score', 'F1', 'F1 score']].map(function (k, i) {
       return { key: k[0], short: k[1], name: k[2], color: ES.COLORS[i],
                values: cls.map(function (c, ci) { return perClass(m, k[0], c, ci); }) };
@@ -210,25 +221,35 @@
   /* Augmented copies per original file, the training pipeline's default rule
    * (es_augment_per_file_auto): fewer originals get more copies. */
   function perFileAuto(n) { return n < 50 ? 10 : n < 200 ? 7 : n < 500 ? 5 : 3; }
+  /* Per class: {originals, train, val, test, augmented, per_file, new}. Sources,
+   * best first: a data summary from the server or the report (data.classes),
+   * then the metrics' test support. */
+  function dataRows(m) {
+    var d = state.dataInfo || {}, dc = d.classes || {}, cls = classesOf(m);
+    var apf = d.augmentations_per_file || {};
+    return cls.map(function (c, i) {
+      var x = dc[c] || {}, sup = perClass(m, 'support', c, i);
+      var orig = num(x.originals);
+      var k = num(apf[c]) !== null ? apf[c] : (orig !== null ? perFileAuto(orig) : null);
+      return { name: c, originals: orig, train: num(x.train), val: num(x.val), test: num(x.test) !== null ? x.test : num(sup),
+               per_file: k, augmented: num(x.training_examples), fresh: num(x.new_since_training) };
+    });
+  }
   function renderData() {
     var tb = $('table-data') ? $('table-data').querySelector('tbody') : null;
     if (!tb) return;
-    var m = state.metrics || {}, cls = classesOf(m);
-    var counts = m.class_counts || m.originals_per_class || (m.data && m.data.originals_per_class) || null;
-    var perFile = num(m.per_file) || num(m.augment_per_file);
+    var m = state.metrics || {}, rows = dataRows(m), s = function (v) { return v === null || v === undefined ? '–' : String(v); };
     clear(tb);
-    cls.forEach(function (c, i) {
+    rows.forEach(function (r) {
       var tr = document.createElement('tr');
-      var n = counts ? num(counts[c]) : null;
-      var k = n !== null ? (perFile !== null ? perFile : perFileAuto(n)) : null;
-      [c, n === null ? '–' : String(n), k === null ? '–' : String(k), n === null ? '–' : String(n * (1 + k)),
-       String(perClass(m, 'support', c, i) === null || perClass(m, 'support', c, i) === undefined ? '–' : perClass(m, 'support', c, i))]
+      tr.setAttribute('data-class', r.name);
+      [r.name, s(r.originals), s(r.train) + ' / ' + s(r.val) + ' / ' + s(r.test), s(r.per_file), s(r.augmented), s(r.fresh)]
         .forEach(function (v, j) { tr.appendChild(node('td', j ? 'num' : '', v)); });
       tb.appendChild(tr);
     });
     var note = $('data-note');
-    if (note) note.textContent = (counts ? '' : 'The server does not report recordings per class; test support comes from the model\'s metrics. ') +
-      'Augmented copies follow the training default (fewer than 50 originals: 10 per file, 200: 7, 500: 5, else 3); the test split is never augmented.' +
+    if (note) note.textContent = (state.dataInfo ? '' : 'This server does not report recordings per class; the test column is the model\'s test support. ') +
+      'Train and validation originals get augmented copies (the default: 10 per file below 50 originals in a class, 7 below 200, 5 below 500, else 3); the test split is never augmented.' +
       (mode === 'live' ? ' Uploaded from this page since it loaded: ' + state.uploaded + ' file(s).' : '');
   }
 
@@ -264,7 +285,7 @@
     if (t && !Array.isArray(t)) t = t.events || null;
     return Array.isArray(t) ? t.map(function (e) {
       return { start: num(pick(e, ['start', 'start_s', 'start_time'])), end: num(pick(e, ['end', 'end_s', 'end_time'])),
-               'class': pick(e, ['class', 'predicted_class', 'label']), confidence: num(pick(e, ['confidence', 'score'])) };
+               'class': pick(e, ['class', 'predicted_class', 'label']), confidence: num(pick(e, ['confidence', 'mean_confidence', 'max_confidence', 'score'])) };
     }).filter(function (e) { return e.start !== null && e.end !== null && e['class']; }) : null;
   }
   function renderPrediction(r, seconds) {
@@ -284,7 +305,7 @@
     var ev = timelineEvents(r), fig = $('fig-timeline');
     fig.hidden = !ev;
     if (ev) {
-      var dur = num(r.duration) || num(r.duration_s) || seconds || ev.reduce(function (a, e) { return Math.max(a, e.end); }, 0);
+      var dur = (r.timeline && num(r.timeline.duration)) || num(r.duration) || num(r.duration_s) || seconds || ev.reduce(function (a, e) { return Math.max(a, e.end); }, 0);
       ES.timeline($('chart-timeline'), ev, dur, state.classes.length ? state.classes : names);
       var list = node('ul', ''); ev.forEach(function (e) {
         list.appendChild(node('li', '', e['class'] + ': ' + e.start.toFixed(1) + '–' + e.end.toFixed(1) + ' s' + (e.confidence !== null ? ' (' + ES.pct(e.confidence) + ')' : '')));
@@ -293,15 +314,29 @@
       $('chart-timeline').appendChild(list);
     }
   }
+  /* Choosing a file draws it at once; a recording longer than LONG_S turns the
+   * event timeline on (unless the user set the box themselves). */
+  var LONG_S = 8;
+  function prepare(file) {
+    if (state.prepared && state.prepared.file === file) return state.prepared.seconds;
+    var p = drawAudio(file).then(function (seconds) {
+      var box = $('predict-timeline');
+      if (seconds && !box.dataset.touched) box.checked = seconds > LONG_S;
+      return seconds;
+    });
+    state.prepared = { file: file, seconds: p };
+    return p;
+  }
   function predict(file) {
     var btn = $('predict-go'); btn.disabled = true;
     var out = $('predict-result'); clear(out); out.appendChild(node('p', 'muted', 'Predicting ' + file.name + '…'));
-    var fd = new FormData(); fd.append('file', file, file.name);
-    var url = '/predict' + ($('predict-timeline').checked ? '?timeline=1' : '');
-    var pictures = drawAudio(file);
-    return api(url, { method: 'POST', body: fd }).then(function (r) {
-      return pictures.then(function (seconds) { renderPrediction(r, seconds); poll(); });
-    }).catch(function (e) { showErr('predict-result', e.message); })
+    var seconds = null;
+    return prepare(file).then(function (s) {
+      seconds = s;
+      var fd = new FormData(); fd.append('file', file, file.name);
+      return api('/predict' + ($('predict-timeline').checked ? '?timeline=1' : ''), { method: 'POST', body: fd });
+    }).then(function (r) { renderPrediction(r, seconds); poll(); })
+      .catch(function (e) { showErr('predict-result', e.message); })
       .then(function () { btn.disabled = false; });
   }
 
@@ -406,6 +441,8 @@
         if (!f) { showErr('predict-result', 'choose an audio file first'); return; }
         predict(f);
       });
+      $('predict-file').addEventListener('change', function () { var f = this.files[0]; if (f) prepare(f); });
+      $('predict-timeline').addEventListener('change', function () { this.dataset.touched = '1'; });
       var drop = $('drop-predict');
       ['dragenter', 'dragover'].forEach(function (t) { drop.addEventListener(t, function (ev) { ev.preventDefault(); drop.classList.add('over'); }); });
       ['dragleave', 'drop'].forEach(function (t) { drop.addEventListener(t, function (ev) { ev.preventDefault(); drop.classList.remove('over'); }); });
@@ -436,7 +473,10 @@
 
   if (mode === 'report') {
     var data = JSON.parse($('es-report-data').textContent);
-    state.classes = (data.metadata && data.metadata.classes) || [];
+    state.classes = data.classes || (data.metadata && data.metadata.classes) || [];
+    state.testAccuracy = data.metadata ? num(data.metadata.test_accuracy) : null;
+    state.metadata = data.metadata || null;
+    state.dataInfo = data.data || null;
     state.metrics = data.metrics;
     state.history = { has_history: !!data.history, training_history: data.history || {}, retraining_log: data.retraining_log };
     if (data.metrics) renderQuality(data.metrics);

@@ -123,7 +123,8 @@ var ES = (function () {
         el('title', null, r).textContent = 'true ' + labels[i] + ', predicted ' + labels[j] + ': ' + M[i][j];
         var label = o.normalise ? (100 * v).toFixed(0) + '%' : String(v);
         text(s, m.l + j * cell + cell / 2 - 1, m.t + i * cell + cell / 2 + 4, label,
-          { 'text-anchor': 'middle', class: 'cell-text', style: 'fill:' + (a > 0.55 ? '#fff' : '#1b1f23') });
+          { 'text-anchor': 'middle', class: 'cell-text', 'data-row': labels[i], 'data-col': labels[j],
+            style: 'fill:' + (a > 0.55 ? '#fff' : '#1b1f23') });
       }
     }
     for (var k = 0; k < n; k++) {
@@ -145,10 +146,10 @@ var ES = (function () {
     if (!xs.length || !ys.length) { container.textContent = 'no data'; return null; }
     var x0 = o.xMin !== undefined ? o.xMin : Math.min.apply(null, xs), x1 = o.xMax !== undefined ? o.xMax : Math.max.apply(null, xs);
     var y0 = o.yMin !== undefined ? o.yMin : Math.min.apply(null, ys), y1 = o.yMax !== undefined ? o.yMax : Math.max.apply(null, ys);
-    if (x1 === x0) x1 = x0 + 1;
+    if (x1 === x0) { x0 -= 1; x1 += 1; }   /* one point: centre it */
     var tf = o.logY ? Math.log10 : function (v) { return v; };
     if (o.logY) { y0 = Math.pow(10, Math.floor(Math.log10(y0))); y1 = Math.pow(10, Math.ceil(Math.log10(y1))); if (y1 === y0) y1 = y0 * 10; }
-    else if (y1 === y0) { y1 = y0 + 1; }
+    else if (y1 === y0) { var d0 = 0.1 * Math.max(Math.abs(y0), 1e-3); y0 -= d0; y1 += d0; }
     else if (o.yMin === undefined) { var pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad; }
     var pw = W - m.l - m.r, ph = H - m.t - m.b;
     var X = function (v) { return m.l + (v - x0) / (x1 - x0) * pw; };
@@ -287,8 +288,8 @@ var ES = (function () {
       if (hi < lo) continue;
       g.fillRect(x, H / 2 - hi * H / 2, 1, Math.max(1, (hi - lo) * H / 2));
     }
-    g.fillStyle = '#1b1f23'; g.font = '12px sans-serif';
-    g.fillText((samples.length / rate).toFixed(2) + ' s, ' + rate + ' Hz', 6, 14);
+    g.fillStyle = '#1b1f23'; g.font = '20px sans-serif';
+    g.fillText((samples.length / rate).toFixed(2) + ' s, ' + rate + ' Hz', 6, 22);
     c.setAttribute('data-seconds', (samples.length / rate).toFixed(3));
   }
   function spectrogram(container, mel) {

@@ -18,5 +18,6 @@
 #include "ecosight/store.h"
 #include "ecosight/server.h"
 #include "ecosight/server_report.h"
+#include "ecosight/pipeline_retrain.h"
 
 #endif

@@ -70,6 +70,12 @@ double es_average_precision(const float *scores, const uint8_t *pos, size_t n);
 double es_threshold_choose(const float *probs, const int *labels, size_t n, size_t K, size_t k,
                            double min_recall);
 
+/* The performance_metrics.json document of m (the seed's keys: precision,
+ * recall, f1_score lists, confusion_matrix, per_class_metrics; plus accuracy,
+ * loss, macro_f1, roc_auc, average_precision, samples, classes). malloc'd
+ * text, NULL when out of memory. */
+char *es_metrics_json_text(const es_metrics *m, const char *const *class_names);
+
 #ifdef __cplusplus
 }
 #endif

@@ -190,6 +190,24 @@ typedef struct es_train_result {
 es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_error *err);
 void es_train_result_clear(es_train_result *res);
 
+/* ------------------------------------------------------------------------ */
+/* Evaluation of a saved model on a labelled folder (originals only).        */
+typedef struct es_eval_result {
+    size_t n;            /* files scored */
+    size_t num_classes;
+    float *probs;        /* (n, num_classes) */
+    int *labels;         /* (n) model class index of the folder */
+    es_strlist files;    /* class/name of each scored file */
+    es_strlist bad_files;/* "path: reason" for files that could not be decoded */
+} es_eval_result;
+
+/* Every supported audio file under DATA_DIR/<class>/ for the model's classes
+ * (a folder whose name is not a model class is an error). Parallel over
+ * files (threads, 0 = all cores); undecodable files are listed, not fatal. */
+es_status es_evaluate_dir(const es_model *m, const es_yamnet *y, const char *data_dir,
+                          int threads, const es_log *log, es_eval_result *res, es_error *err);
+void es_eval_result_clear(es_eval_result *res);
+
 /* Atomically point MODELS_DIR/latest at a version (relative symlink swapped by rename). */
 es_status es_models_set_latest(const char *models_dir, const char *version, es_error *err);
 /* Append one record (a JSON object text) to MODELS_DIR/retraining_log.json's

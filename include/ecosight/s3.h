@@ -64,6 +64,7 @@ typedef struct es_s3_config {
     int64_t multipart_threshold; /* ES_S3_MULTIPART_THRESHOLD */
     int64_t part_size;           /* ES_S3_PART_SIZE (>= 5 MiB) */
     int part_jobs;               /* parallel parts of one multipart upload (default 4) */
+    int64_t max_bytes_per_s;     /* per-transfer speed cap each way (0 = none) */
 } es_s3_config;
 
 /* Defaults without reading anything (no credentials, us-east-1, AWS endpoint). */
@@ -116,8 +117,8 @@ typedef struct es_s3_head_info {
 es_status es_s3_head(es_s3_client *c, const char *bucket, const char *key,
                      es_s3_head_info *out, es_error *err);
 
-/* GetObject streamed to `path`: written to "<path>.part", resumed with a Range
- * request when a previous .part exists (and after a dropped connection), size
+/* GetObject streamed to `path`: written to the hidden ".<name>.part" beside it,
+ * resumed with a Range request when that exists (and after a dropped connection), size
  * checked, MD5 verified against a single-part ETag and SHA-256 against
  * x-amz-meta-sha256 when present, then fsync'd and renamed over `path`.
  * A failure leaves at most the .part file, never a partial file at `path`.

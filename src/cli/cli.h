@@ -44,5 +44,19 @@ int es_cmd_info(es_cli *cli, int argc, char **argv);
 int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
 int es_cmd_serve(es_cli *cli, int argc, char **argv);
 int es_cmd_report(es_cli *cli, int argc, char **argv);
+int es_cmd_augment(es_cli *cli, int argc, char **argv);
+int es_cmd_upload(es_cli *cli, int argc, char **argv);
+int es_cmd_download(es_cli *cli, int argc, char **argv);
+/* upload/download share their front end (cmd_upload.c); download = 1 for download. */
+int es_cli_s3_sync(es_cli *cli, int argc, char **argv, int download);
+int es_cmd_serve(es_cli *cli, int argc, char **argv);
+int es_cmd_report(es_cli *cli, int argc, char **argv);
+int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
+int es_cmd_train(es_cli *cli, int argc, char **argv);
+int es_cmd_evaluate(es_cli *cli, int argc, char **argv);
+int es_cmd_predict(es_cli *cli, int argc, char **argv);
+int es_cmd_retrain(es_cli *cli, int argc, char **argv);
+int es_cmd_models(es_cli *cli, int argc, char **argv);
+int es_cmd_status(es_cli *cli, int argc, char **argv);
 
 #endif

@@ -37,7 +37,7 @@ int es_cmd_info(es_cli *cli, int argc, char **argv)
     if (optind >= argc)
         return es_cli_usage_error(cli, "info", "no input files");
 
-    int failed = 0;
+    int failed = 0, nfiles = argc - optind;
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     if (json && !arr) {
         es_cli_error(cli, "out of memory");
@@ -48,9 +48,12 @@ int es_cmd_info(es_cli *cli, int argc, char **argv)
         es_audio_info info;
         es_error err;
         es_error_clear(&err);
+        double t0 = es_monotonic_s();
         es_status rc = es_audio_probe_file(path, &info, &err);
+        es_log_debug(cli->log, "probed %s in %.1f ms: %s", path, 1e3 * (es_monotonic_s() - t0),
+                     rc == ES_OK ? "ok" : es_strerror(rc));
         if (rc != ES_OK) {
-            failed = 1;
+            failed++;
             /* the message already starts with the path */
             es_cli_error(cli, "%s", es_error_text(&err));
             if (json) {
@@ -65,6 +68,8 @@ int es_cmd_info(es_cli *cli, int argc, char **argv)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "path", path);
             cJSON_AddStringToObject(o, "format", info.format);
+            /* beyond the documented keys: the sample encoding, which scripts need
+             * to check e.g. that augment wrote 16-bit PCM */
             cJSON_AddStringToObject(o, "subtype", info.subtype);
             cJSON_AddNumberToObject(o, "channels", info.channels);
             cJSON_AddNumberToObject(o, "sample_rate", info.sample_rate);
@@ -88,5 +93,8 @@ int es_cmd_info(es_cli *cli, int argc, char **argv)
     }
     if (rc != ES_EXIT_OK)
         es_cli_error(cli, "cannot write to standard output");
+    if (failed)
+        es_log_info(cli->log, "%d of %d file%s could not be read", failed, nfiles,
+                    nfiles == 1 ? "" : "s");
     return failed ? ES_EXIT_FAIL : rc;
 }

@@ -17,9 +17,16 @@ static int cmd_help(es_cli *cli, int argc, char **argv);
 
 static const es_cmd commands[] = {
     {"info", es_cmd_info, "show format, channels, rate and duration of audio files"},
-    {"yamnet", es_cmd_yamnet, "run YAMNet on an audio file: top AudioSet classes, raw arrays"},
+    {"augment", es_cmd_augment, "write the original and K seeded augmentations of each recording"},
+    {"upload", es_cmd_upload, "upload audio folders to S3 (incremental, parallel)"},
+    {"download", es_cmd_download, "download an S3 prefix into a folder (incremental, resumable)"},
     {"serve", es_cmd_serve, "serve predictions, uploads and retraining over HTTP"},
     {"report", es_cmd_report, "write a self-contained HTML report of a trained model"},
+    {"yamnet", es_cmd_yamnet, "run YAMNet on an audio file: top AudioSet classes, raw arrays"},
+    {"train", es_cmd_train, "train a new model version from a folder of labelled recordings"},
+    {"evaluate", es_cmd_evaluate, "score a model on a labelled folder (metrics)"},
+    {"predict", es_cmd_predict, "classify audio files (optionally a timeline of windows)"},
+    {"status", es_cmd_status, "training catalog: classes, new recordings, cache, current model"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},
 };
@@ -73,6 +80,14 @@ static int cmd_help(es_cli *cli, int argc, char **argv)
         usage(stdout);
         return ES_EXIT_OK;
     }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        printf("usage: ecosight help [COMMAND]\n\n"
+               "Show the list of commands, or the help of one command\n"
+               "(the same as 'ecosight COMMAND --help').\n");
+        return ES_EXIT_OK;
+    }
+    if (argc > 2)
+        return es_cli_usage_error(cli, "help", "unexpected argument '%s'", argv[2]);
     const es_cmd *c = find_cmd(argv[1]);
     if (!c)
         return es_cli_usage_error(cli, "help", "unknown command '%s'", argv[1]);
@@ -163,7 +178,7 @@ int main(int argc, char **argv)
     /* '+': stop at the first non-option (the command). */
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+qvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:qvh", opts, NULL)) != -1) {
         switch (c) {
         case 'q': cli.level = ES_LOG_ERROR; break;
         case 'v':
@@ -176,7 +191,11 @@ int main(int argc, char **argv)
             break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         case 'V': printf("ecosight %s\n", es_version()); return ES_EXIT_OK;
+        case ':':
+            return es_cli_usage_error(&cli, NULL, "option '%s' needs a value", argv[optind - 1]);
         default:
+            if (optopt && optopt != '?')
+                return es_cli_usage_error(&cli, NULL, "unknown option '-%c'", optopt);
             return es_cli_usage_error(&cli, NULL, "unknown option '%s'", argv[optind - 1]);
         }
     }

@@ -164,25 +164,41 @@ void es_istft_end(const es_stft *s, es_istft_acc *acc, float *y)
 {
     const int nf = s->n_fft, hop = s->hop, half = nf / 2;
     const float *w = s->window;
+    /* Squared-window sum over the frames, added frame by frame in order (as
+     * librosa's window_sumsquare). Without memory for it, fall back to
+     * summing per sample: the same additions in the same order. */
+    float *wss = calloc((size_t)(acc->len ? acc->len : 1), sizeof(float));
+    if (wss) {
+        for (int64_t f = 0; f < acc->frames; f++) {
+            float *d = wss + f * hop;
+            for (int i = 0; i < nf; i++)
+                d[i] += w[i] * w[i];
+        }
+    }
     for (int64_t i = 0; i < acc->length; i++) {
         int64_t j = i + half; /* position in the padded overlap-add buffer */
         if (j >= acc->len) {
             y[i] = 0.0f;
             continue;
         }
-        /* squared-window sum at j over the frames that cover it */
-        int64_t f_hi = j / hop;
-        if (f_hi > acc->frames - 1)
-            f_hi = acc->frames - 1;
-        int64_t f_lo = j - nf < 0 ? 0 : (j - nf) / hop + 1;
-        float wss = 0.0f;
-        for (int64_t f = f_lo; f <= f_hi; f++) {
-            float wv = w[j - f * hop];
-            wss += wv * wv;
+        float ws;
+        if (wss) {
+            ws = wss[j];
+        } else {
+            int64_t f_hi = j / hop;
+            if (f_hi > acc->frames - 1)
+                f_hi = acc->frames - 1;
+            int64_t f_lo = j - nf < 0 ? 0 : (j - nf) / hop + 1;
+            ws = 0.0f;
+            for (int64_t f = f_lo; f <= f_hi; f++) {
+                float wv = w[j - f * hop];
+                ws += wv * wv;
+            }
         }
         float v = acc->buf[j];
-        y[i] = wss > FLT_MIN ? v / wss : v;
+        y[i] = ws > FLT_MIN ? v / ws : v;
     }
+    free(wss);
     es_istft_abort(acc);
 }
 

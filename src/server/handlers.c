@@ -272,6 +272,20 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
         return es_srv_error(q, c, 503, "cannot store the upload: %s", es_error_text(&err));
     }
     es_log_info(s->log, "upload: stored %s (%zu bytes, %.2f s)", path, q->file.len, duration);
+    /* The catalog names it relative to the data directory, source "api". */
+    int cataloged = 0;
+    if (s->store) {
+        uint8_t sha[ES_SHA256_LEN];
+        char hex[ES_SHA256_HEX_LEN], rel[512];
+        es_sha256(q->file.data, q->file.len, sha);
+        es_hex(sha, sizeof sha, hex);
+        snprintf(rel, sizeof rel, "%s/%s", cls, name);
+        if (es_store_record_recording(s->store, rel, cls, (int64_t)q->file.len, hex, duration,
+                                      ES_SOURCE_API, &err) == ES_OK)
+            cataloged = 1;
+        else
+            es_log_warn(s->log, "upload: %s stored but not cataloged: %s", path, es_error_text(&err));
+    }
 
     cJSON *out = cJSON_CreateObject();
     cJSON_AddBoolToObject(out, "success", 1);
@@ -281,6 +295,7 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
     cJSON_AddNumberToObject(out, "duration", duration);
     cJSON_AddNumberToObject(out, "size_bytes", (double)q->file.len);
     cJSON_AddBoolToObject(out, "s3_uploaded", 0);
+    cJSON_AddBoolToObject(out, "cataloged", cataloged);
     add_timestamp(out);
     free(path);
     return es_srv_json(q, c, 200, out);
@@ -346,12 +361,22 @@ static enum MHD_Result h_doc(es_req *q, struct MHD_Connection *c, cJSON *doc)
 
 void es_srv_load_initial(es_server *s)
 {
-    (void)s;
+    es_error err;
+    if (es_store_open_dir(s->models_dir, &s->store, &err) != ES_OK) {
+        s->store = NULL;
+        es_log_warn(s->log, "uploads will not be cataloged: %s", es_error_text(&err));
+    }
 }
 
 void es_srv_shutdown_jobs(es_server *s)
 {
     (void)s;
+}
+
+void es_srv_close_resources(es_server *s)
+{
+    es_store_close(s->store);
+    s->store = NULL;
 }
 
 enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c)

@@ -7,6 +7,7 @@
 #define ES_SERVER_INTERNAL_H
 
 #include "ecosight/server.h"
+#include "ecosight/store.h"
 
 #include "holder.h"
 #include "metrics.h"
@@ -68,6 +69,8 @@ struct es_server {
     atomic_int stopping;
     pthread_mutex_t upload_mu; /* picks unique upload file names */
     es_srv_job job;
+    void *yamnet;              /* es_yamnet *, shared by every version; NULL: none */
+    es_store *store;           /* the catalog (NULL when it cannot be opened) */
 };
 
 /* One request, from its first header callback to its completion. */
@@ -111,6 +114,7 @@ enum MHD_Result es_srv_raw(es_req *q, struct MHD_Connection *c, int status, cons
  * stop background jobs (a running retrain is cancelled and joined). */
 void es_srv_load_initial(es_server *s);
 void es_srv_shutdown_jobs(es_server *s);
+void es_srv_close_resources(es_server *s); /* after the workers stopped */
 
 /* Jobs (jobs.c). */
 void es_srv_job_init(es_srv_job *j);

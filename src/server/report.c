@@ -78,11 +78,14 @@ static void put_pct(report_ctx *c, const cJSON *v)
         put(c, "–");
 }
 
-/* Read and parse one artifact. Missing + optional: *out = NULL, ES_OK. */
+/* Read and parse one artifact; *raw keeps the file's text (embedded as is, so
+ * the charts get the very numbers in the file, not a reprint). Missing +
+ * optional: *out = *raw = NULL, ES_OK. */
 static es_status load_json(const char *dir, const char *name, int required, cJSON **out,
-                           es_error *err)
+                           char **raw, es_error *err)
 {
     *out = NULL;
+    *raw = NULL;
     char *path = es_path_join(dir, name);
     if (!path)
         return es_error_set(err, ES_ERR_NOMEM, "out of memory");
@@ -102,7 +105,10 @@ static es_status load_json(const char *dir, const char *name, int required, cJSO
         if (!*out)
             rc = es_error_set(err, ES_ERR_FORMAT, "%s: malformed JSON", path);
     }
-    free(text);
+    if (rc == ES_OK)
+        *raw = text;
+    else
+        free(text);
     free(path);
     return rc;
 }
@@ -260,23 +266,25 @@ static void history_table(report_ctx *c, const cJSON *hist)
     put(c, "</tbody></table></div></details>\n");
 }
 
-/* Embed JSON inside <script type="application/json">: '<' becomes \u003c,
- * so no text in a class name or reason can close the element. */
-static void put_json_data(report_ctx *c, const cJSON *doc)
+/* Embed JSON text inside <script type="application/json">: '<' becomes
+ * \u003c (valid in JSON strings, and JSON has no '<' elsewhere), so no text in
+ * a class name or reason can close the element. */
+static void put_json_raw(report_ctx *c, const char *s)
 {
-    char *s = cJSON_PrintUnformatted(doc);
-    if (!s) {
-        if (c->rc == ES_OK)
-            c->rc = es_error_set(c->err, ES_ERR_NOMEM, "out of memory");
-        return;
-    }
-    for (char *p = s; *p && c->rc == ES_OK; p++) {
+    for (const char *p = s; *p && c->rc == ES_OK; p++) {
         if (*p == '<')
             put(c, "\\u003c");
         else
             c->rc = es_buf_append(c->b, p, 1, c->err);
     }
-    free(s);
+}
+
+static void put_json_member(report_ctx *c, const char *key, const char *raw)
+{
+    if (!raw)
+        return;
+    putf(c, ",\"%s\":", key);
+    put_json_raw(c, raw);
 }
 
 /* Inline one embedded web/ file inside an element that must not be closed early. */
@@ -303,6 +311,83 @@ static void put_asset(report_ctx *c, const char *name, const char *closing)
         c->rc = es_buf_append(c->b, data, len, c->err);
 }
 
+/* Per class counts from split.json: originals per split and the training
+ * examples augmentation made (train + validation originals and their copies). */
+typedef struct class_counts {
+    double train, val, test, examples, unreadable;
+} class_counts;
+
+static int class_index(const cJSON *classes, const char *name)
+{
+    for (int i = 0; i < cJSON_GetArraySize(classes); i++) {
+        const cJSON *cj = cJSON_GetArrayItem(classes, i);
+        if (cJSON_IsString(cj) && strcmp(cj->valuestring, name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Fills counts[num classes]; returns 0 when split.json has no file list. */
+static int count_split(const cJSON *split, const cJSON *classes, class_counts *counts)
+{
+    const cJSON *files = field(split, "files");
+    if (!cJSON_IsArray(files))
+        return 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, files)
+    {
+        const cJSON *cls = field(f, "class"), *sp = field(f, "split");
+        if (!cJSON_IsString(cls) || !cJSON_IsString(sp))
+            continue;
+        int k = class_index(classes, cls->valuestring);
+        if (k < 0)
+            continue;
+        class_counts *cc = &counts[k];
+        if (field(f, "error")) {
+            cc->unreadable += 1;
+            continue;
+        }
+        int is_train = strcmp(sp->valuestring, "train") == 0, is_val = strcmp(sp->valuestring, "val") == 0;
+        if (is_train)
+            cc->train += 1;
+        else if (is_val)
+            cc->val += 1;
+        else if (strcmp(sp->valuestring, "test") == 0)
+            cc->test += 1;
+        if (is_train || is_val)
+            cc->examples += 1 + cJSON_GetArraySize(field(f, "augmentations"));
+    }
+    return 1;
+}
+
+static void data_section(report_ctx *c, const cJSON *classes, const class_counts *counts,
+                         const cJSON *meta)
+{
+    const cJSON *apf = field(field(meta, "training_config"), "augmentations_per_file");
+    put(c, "<section id=\"data\"><h2>Data</h2>\n<div class=\"scroll\"><table id=\"report-data\"><thead><tr>"
+           "<th>Class</th><th class=\"num\">Original recordings</th><th class=\"num\">train</th>"
+           "<th class=\"num\">val</th><th class=\"num\">test</th><th class=\"num\">Augmented copies per file</th>"
+           "<th class=\"num\">Training examples after augmentation</th><th class=\"num\">Unreadable</th></tr></thead><tbody>\n");
+    for (int i = 0; i < cJSON_GetArraySize(classes); i++) {
+        const cJSON *cj = cJSON_GetArrayItem(classes, i);
+        const char *cls = cJSON_IsString(cj) ? cj->valuestring : "?";
+        const class_counts *k = &counts[i];
+        put(c, "<tr data-class=\"");
+        put_html(c, cls);
+        put(c, "\"><th>");
+        put_html(c, cls);
+        putf(c, "</th><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td>"
+                "<td class=\"num\">%.0f</td><td class=\"num\">",
+             k->train + k->val + k->test, k->train, k->val, k->test);
+        put_num(c, field(apf, cls), "%.0f");
+        putf(c, "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td></tr>\n", k->examples,
+             k->unreadable);
+    }
+    put(c, "</tbody></table></div>\n<p class=\"muted\">From the model's split.json: every original "
+           "recording, its split, and the augmentations made of it (train and validation only; the "
+           "test split is never augmented).</p>\n</section>\n");
+}
+
 static void card(report_ctx *c, const char *label, const char *id, const cJSON *v, int pct,
                  const char *fmt)
 {
@@ -314,9 +399,13 @@ static void card(report_ctx *c, const char *label, const char *id, const cJSON *
     put(c, "</div></div>\n");
 }
 
+typedef struct raw_docs {
+    char *metrics, *hist, *meta, *log, *names, *split;
+} raw_docs;
+
 static void write_report(report_ctx *c, const char *version, const cJSON *metrics,
-                         const cJSON *hist, const cJSON *meta, const cJSON *log,
-                         const cJSON *classes)
+                         const cJSON *hist, const cJSON *meta, const raw_docs *raw,
+                         const cJSON *classes, const class_counts *counts)
 {
     char now[32];
     es_utc_iso8601(es_unix_time(), now);
@@ -384,27 +473,27 @@ static void write_report(report_ctx *c, const char *version, const cJSON *metric
            "<figure class=\"chart\"><figcaption>Test accuracy per retraining run</figcaption><div id=\"chart-trend\"></div></figure>\n"
            "<div class=\"scroll\"><table id=\"table-history\"><thead><tr><th>Date</th><th>Version</th><th>Reason</th>"
            "<th>Test accuracy</th><th>Samples</th><th>Duration</th></tr></thead><tbody></tbody></table></div>\n"
-           "</section>\n</main>\n");
+           "</section>\n");
+    if (counts)
+        data_section(c, classes, counts, meta);
+    put(c, "</main>\n");
 
     /* The data the charts are drawn from. */
     put(c, "<script type=\"application/json\" id=\"es-report-data\">");
-    cJSON *data = cJSON_CreateObject();
-    if (!data) {
+    char *cls = cJSON_PrintUnformatted(classes);
+    if (!cls) {
         if (c->rc == ES_OK)
             c->rc = es_error_set(c->err, ES_ERR_NOMEM, "out of memory");
         return;
     }
-    cJSON_AddItemReferenceToObject(data, "metrics", (cJSON *)metrics);
-    if (hist)
-        cJSON_AddItemReferenceToObject(data, "history", (cJSON *)hist);
-    if (meta)
-        cJSON_AddItemReferenceToObject(data, "metadata", (cJSON *)meta);
-    if (log)
-        cJSON_AddItemReferenceToObject(data, "retraining_log", (cJSON *)log);
-    cJSON_AddItemReferenceToObject(data, "classes", (cJSON *)classes);
-    cJSON_AddStringToObject(data, "version", version);
-    put_json_data(c, data);
-    cJSON_Delete(data);
+    put(c, "{\"classes\":");
+    put_json_raw(c, cls);
+    free(cls);
+    put_json_member(c, "metrics", raw->metrics);
+    put_json_member(c, "history", raw->hist);
+    put_json_member(c, "metadata", raw->meta);
+    put_json_member(c, "retraining_log", raw->log);
+    put(c, "}");
     put(c, "</script>\n<script>\n");
     put_asset(c, "charts.js", "</script");
     put(c, "</script>\n<script>\n");
@@ -418,15 +507,18 @@ es_status es_report_write(const char *model_dir, const char *out_path, es_error 
         return es_error_set(err, ES_ERR_INVALID, "report: model directory and output path needed");
     char *dir = NULL, *parent = NULL;
     cJSON *metrics = NULL, *hist = NULL, *meta = NULL, *log = NULL, *names = NULL, *hold = NULL;
+    cJSON *split = NULL;
+    class_counts *counts = NULL;
+    raw_docs raw = {0};
     es_buf b;
     es_buf_init(&b, REPORT_HTML_LIMIT);
     es_status rc = resolve_version_dir(model_dir, &dir, err);
     if (rc != ES_OK)
         goto done;
-    if ((rc = load_json(dir, "performance_metrics.json", 1, &metrics, err)) != ES_OK ||
-        (rc = load_json(dir, "training_history.json", 0, &hist, err)) != ES_OK ||
-        (rc = load_json(dir, "model_metadata.json", 0, &meta, err)) != ES_OK ||
-        (rc = load_json(dir, "class_names.json", 0, &names, err)) != ES_OK)
+    if ((rc = load_json(dir, "performance_metrics.json", 1, &metrics, &raw.metrics, err)) != ES_OK ||
+        (rc = load_json(dir, "training_history.json", 0, &hist, &raw.hist, err)) != ES_OK ||
+        (rc = load_json(dir, "model_metadata.json", 0, &meta, &raw.meta, err)) != ES_OK ||
+        (rc = load_json(dir, "class_names.json", 0, &names, &raw.names, err)) != ES_OK)
         goto done;
     if (!cJSON_IsObject(metrics)) {
         rc = es_error_set(err, ES_ERR_FORMAT, "%s/performance_metrics.json: not a JSON object", dir);
@@ -438,19 +530,24 @@ es_status es_report_write(const char *model_dir, const char *out_path, es_error 
         rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((rc = load_json(parent, "retraining_log.json", 0, &log, err)) != ES_OK)
+    if ((rc = load_json(parent, "retraining_log.json", 0, &log, &raw.log, err)) != ES_OK ||
+        (rc = load_json(dir, "split.json", 0, &split, &raw.split, err)) != ES_OK)
         goto done;
     const cJSON *classes = class_list(names, meta, metrics, &hold);
     if (!classes || cJSON_GetArraySize(classes) == 0) {
         rc = es_error_set(err, ES_ERR_FORMAT, "%s: no class names in the model's files", dir);
         goto done;
     }
-    const cJSON *mn = field(meta, "model_name");
+    /* dir is resolved (realpath), so its name is the version, never "latest". */
     const char *version = es_path_base(dir);
-    if (cJSON_IsString(mn) && mn->valuestring[0] && strcmp(version, "latest") == 0)
-        version = mn->valuestring;
+    counts = calloc((size_t)cJSON_GetArraySize(classes), sizeof *counts);
+    if (!counts) {
+        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    int have_counts = split && count_split(split, classes, counts);
     report_ctx c = {.b = &b, .err = err, .rc = ES_OK};
-    write_report(&c, version, metrics, hist, meta, log, classes);
+    write_report(&c, version, metrics, hist, meta, &raw, classes, have_counts ? counts : NULL);
     if ((rc = c.rc) != ES_OK)
         goto done;
     rc = es_write_file_atomic(out_path, b.data, b.len, err);
@@ -464,6 +561,14 @@ done:
     cJSON_Delete(log);
     cJSON_Delete(names);
     cJSON_Delete(hold);
+    free(raw.metrics);
+    free(raw.hist);
+    free(raw.meta);
+    free(raw.log);
+    free(raw.names);
+    free(raw.split);
+    cJSON_Delete(split);
+    free(counts);
     free(parent);
     free(dir);
     return rc;

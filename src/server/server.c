@@ -14,6 +14,8 @@
  */
 #include "internal.h"
 
+#include "dashboard.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -256,6 +258,16 @@ static int authorized(const es_server *s, struct MHD_Connection *c)
     return es_ct_equal(a, b, sizeof a) && hl == tl;
 }
 
+/* Does the client prefer HTML to JSON (a browser)? */
+static int prefers_html(struct MHD_Connection *c)
+{
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    if (!a)
+        return 0;
+    const char *h = strstr(a, "text/html"), *j = strstr(a, "application/json");
+    return h && (!j || h < j);
+}
+
 /* First callback of a request: route it and decide whether to read a body. */
 static enum MHD_Result req_begin(es_server *s, struct MHD_Connection *c, const char *url,
                                  const char *method, es_req *q)
@@ -293,9 +305,22 @@ static enum MHD_Result req_begin(es_server *s, struct MHD_Connection *c, const c
         q->queued = 1;
         return ok;
     }
+    /* The dashboard: its own paths, and / for browsers (JSON clients keep
+     * the original GET /). */
+    if ((rd && rd->route == ES_ROUTE_ROOT && prefers_html(c)) ||
+        (!rd && q->route == ES_ROUTE_DASHBOARD && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))) {
+        const unsigned char *body = NULL;
+        size_t len = 0;
+        const char *ctype = NULL;
+        q->route = ES_ROUTE_DASHBOARD;
+        if (!es_dashboard_asset(rd ? "/dashboard" : url, &body, &len, &ctype))
+            return es_srv_error(q, c, MHD_HTTP_NOT_FOUND, "no dashboard asset %s", url);
+        return es_srv_raw(q, c, MHD_HTTP_OK, ctype, body, len, 1);
+    }
     if (!rd) {
         if (q->route == ES_ROUTE_DASHBOARD)
-            return es_srv_error(q, c, MHD_HTTP_NOT_FOUND, "the dashboard is not built into this server");
+            return es_srv_error(q, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed on %s",
+                                method, url);
         q->route = ES_ROUTE_OTHER;
         if (path_known)
             return es_srv_error(q, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method %s not allowed on %s",
@@ -607,6 +632,7 @@ void es_server_free(es_server *s)
     if (s->d)
         es_server_stop(s, 0);
     es_srv_shutdown_jobs(s);
+    es_srv_close_resources(s);
     es_holder_destroy(&s->holder);
     pthread_mutex_destroy(&s->upload_mu);
     es_srv_job_destroy(&s->job);

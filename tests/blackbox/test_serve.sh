@@ -58,6 +58,13 @@ http c "$B" "$U/metrics/prometheus"; check "prometheus 200" 200 "$c"
 grep -q 'ecosight_http_requests_total{endpoint="/health",code="200"}' "$B"; check "prometheus counts /health" 0 $?
 grep -q 'ecosight_predict_stage_seconds_bucket{stage="yamnet"' "$B"; check "prometheus has stage histograms" 0 $?
 
+# --- dashboard: its paths, and / for browsers only ---------------------------
+ct=$(curl -s -o "$B" -w '%{http_code} %{content_type}' "$U/dashboard"); check "GET /dashboard html" "200 text/html; charset=utf-8" "$ct"
+grep -qi '<html' "$B"; check "dashboard is an HTML page" 0 $?
+ct=$(curl -s -o /dev/null -w '%{content_type}' -H 'Accept: text/html,application/xhtml+xml,*/*;q=0.8' "$U/"); check "GET / for a browser is the dashboard" "text/html; charset=utf-8" "$ct"
+ct=$(curl -s -o /dev/null -w '%{content_type}' -H 'Accept: application/json' "$U/"); check "GET / for JSON clients stays JSON" "application/json" "$ct"
+http c "$B" "$U/dashboard/no-such-asset.js"; check "missing dashboard asset 404" 404 "$c"
+
 # --- CORS -----------------------------------------------------------------
 h=$(curl -s -D - -o /dev/null -H 'Origin: https://ok.example' "$U/health" | tr -d '\r' | grep -i '^access-control-allow-origin:' | cut -d' ' -f2)
 check "CORS allowed origin echoed" "https://ok.example" "$h"
@@ -98,6 +105,8 @@ http c "$B" "${AUTH[@]}" -F file=@"$T/ok.wav" -F class_name=gun_shot "$U/upload"
 check "upload success" true "$("$PY" "$PROBE" json-field "$B" success)"
 check "upload class" gun_shot "$("$PY" "$PROBE" json-field "$B" class)"
 n=$(ls "$T/data/gun_shot" | wc -l); check "one file in gun_shot" 1 "$n"
+check "upload cataloged" true "$("$PY" "$PROBE" json-field "$B" cataloged)"
+[ -f "$T/models/ecosight.db" ]; check "catalog database in the models dir" 0 $?
 
 # --- hostile predictions (no model: the body is still refused for what it is) --
 http c "$B" -H 'Content-Type: text/plain' --data-binary @"$T/ok.wav" "$U/predict"; check "predict wrong content type 415" 415 "$c"

@@ -30,6 +30,7 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/cs
 http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const p = url.pathname;
+  if (p === '/' && !/text\/html/.test(req.headers.accept || '')) return json(res, 200, { service: 'EcoSight (dev)', status: 'running' });
   if (p === '/' || p === '/dashboard' || p === '/dashboard/' || p.startsWith('/dashboard/')) {
     const name = p.startsWith('/dashboard/') && p.length > 11 ? p.slice(11) : 'index.html';
     if (name.includes('..') || !fs.existsSync(path.join(web, name))) return json(res, 404, { detail: 'Not Found' });
@@ -54,8 +55,12 @@ http.createServer((req, res) => {
       predictions++;
       const c = md.classes, probs = {};
       c.forEach((k, i) => { probs[k] = i === 3 ? 0.7 : 0.1; });
-      return json(res, 200, { success: true, predicted_class: c[3], confidence: 0.7, all_probabilities: probs,
-        processing_time: 0.01, timestamp: new Date().toISOString() });
+      const r = { success: true, predicted_class: c[3], confidence: 0.7, all_probabilities: probs,
+        processing_time: 0.01, timestamp: new Date().toISOString() };
+      if (url.searchParams.get('timeline') === '1') r.timeline = { window: 4, hop: 1, duration: 20,
+        events: [{ class: c[3], start: 2, end: 7, windows: 2, max_confidence: 0.9, mean_confidence: 0.8 },
+                 { class: c[1], start: 11, end: 16, windows: 2, max_confidence: 0.7, mean_confidence: 0.6 }] };
+      return json(res, 200, r);
     }
     if (p === '/upload') return json(res, 200, { success: true, message: 'stored', file_path: 'x', class: 'gun_shot', s3_uploaded: false });
     if (p === '/retrain') {

@@ -8,12 +8,14 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* Every entry of a directory, hidden ones included (es_list_dir skips them). */
@@ -296,6 +298,53 @@ static void test_progress(void **state)
     free(buf);
 }
 
+/* On a terminal: one bar redrawn in place ("\r" + erase line) with the
+ * rate and an ETA, and the final line ends it. A pseudo-terminal stands in
+ * for the user's terminal. */
+static void test_progress_on_terminal(void **state)
+{
+    (void)state;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    assert_true(slave >= 0);
+    struct termios tio;
+    assert_int_equal(tcgetattr(slave, &tio), 0);
+    cfmakeraw(&tio); /* no "\n" -> "\r\n" translation */
+    assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+    FILE *tty = fdopen(slave, "w");
+    assert_non_null(tty);
+    es_log *log;
+    es_error err;
+    ES_ASSERT_OK(es_log_new(ES_LOG_INFO, tty, &log, &err), &err);
+    es_progress *p = es_progress_new(log, "embed", 4, "files");
+    assert_non_null(p);
+    for (int i = 0; i < 3; i++) {
+        usleep(150 * 1000); /* past the redraw interval */
+        es_progress_add(p, 1);
+    }
+    es_progress_add(p, 1);
+    es_progress_done(p);
+    es_log_free(log);
+    fflush(tty);
+    char buf[4096];
+    ssize_t n = 0, r;
+    int flags = fcntl(master, F_GETFL);
+    fcntl(master, F_SETFL, flags | O_NONBLOCK);
+    while (n < (ssize_t)sizeof buf - 1 && (r = read(master, buf + n, sizeof buf - 1 - (size_t)n)) > 0)
+        n += r;
+    buf[n > 0 ? n : 0] = '\0';
+    fclose(tty);
+    close(master);
+    assert_non_null(strstr(buf, "\r\033[Kembed ["));     /* redrawn in place */
+    assert_non_null(strstr(buf, "/4 files"));
+    assert_non_null(strstr(buf, "ETA "));
+    assert_non_null(strstr(buf, "\r\033[Kembed: 4 files in ")); /* final line */
+    assert_int_equal(buf[strlen(buf) - 1], '\n');
+}
+
 /* ---- parallel for ---- */
 typedef struct pf_ctx {
     atomic_int *hits;
@@ -375,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_log_lines_whole_across_threads),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_progress_on_terminal),
         cmocka_unit_test(test_parallel_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

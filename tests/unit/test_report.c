@@ -102,6 +102,7 @@ static void write_json(const char *dir, const char *name, cJSON *doc)
 }
 
 typedef struct fixture {
+    int split[NCLS][3], examples[NCLS], bad[NCLS], per_file[NCLS];
     int cm[NCLS][NCLS];
     double p[NCLS], r[NCLS], f1[NCLS];
     double loss[NEPOCHS], val_loss[NEPOCHS], acc[NEPOCHS], val_acc[NEPOCHS], lr[NEPOCHS];
@@ -163,7 +164,42 @@ static char *make_models_dir(fixture *fx, uint64_t seed)
     cJSON_AddItemToObject(md, "classes", cJSON_CreateStringArray(CLASSES, NCLS));
     cJSON_AddNumberToObject(md, "test_accuracy", 0.8765);
     cJSON_AddNumberToObject(md, "test_loss", 0.4321);
+    /* split.json: originals per split, augmentations of train/val ones, and
+     * unreadable files; augmentations_per_file in the metadata. */
+    cJSON *sj = cJSON_CreateObject(), *files = cJSON_AddArrayToObject(sj, "files");
+    static const char *splits[] = {"train", "val", "test"};
+    for (int k = 0; k < NCLS; k++) {
+        fx->per_file[k] = 1 + (int)es_rng_below(&rng, 9);
+        fx->examples[k] = 0;
+        fx->bad[k] = (int)es_rng_below(&rng, 3);
+        for (int sp = 0; sp < 3; sp++) {
+            fx->split[k][sp] = 1 + (int)es_rng_below(&rng, 20);
+            for (int f = 0; f < fx->split[k][sp]; f++) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "class", CLASSES[k]);
+                cJSON_AddStringToObject(o, "split", splits[sp]);
+                cJSON *aug = cJSON_AddArrayToObject(o, "augmentations");
+                int na = sp < 2 ? (int)es_rng_below(&rng, (uint64_t)fx->per_file[k] + 1) : 0;
+                for (int a = 0; a < na; a++)
+                    cJSON_AddItemToArray(aug, cJSON_CreateString("time_stretch"));
+                if (sp < 2)
+                    fx->examples[k] += 1 + na;
+                cJSON_AddItemToArray(files, o);
+            }
+        }
+        for (int b = 0; b < fx->bad[k]; b++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "class", CLASSES[k]);
+            cJSON_AddStringToObject(o, "split", "train");
+            cJSON_AddStringToObject(o, "error", "cannot decode");
+            cJSON_AddItemToArray(files, o);
+        }
+    }
+    write_json(ver, "split.json", sj);
     cJSON *tc = cJSON_AddObjectToObject(md, "training_config");
+    cJSON *apf = cJSON_AddObjectToObject(tc, "augmentations_per_file");
+    for (int k = 0; k < NCLS; k++)
+        cJSON_AddNumberToObject(apf, CLASSES[k], fx->per_file[k]);
     cJSON_AddNumberToObject(tc, "epochs", NEPOCHS);
     cJSON_AddNumberToObject(tc, "batch_size", 64);
     cJSON_AddNumberToObject(tc, "train_samples", 1234);
@@ -254,6 +290,18 @@ static void test_report_has_every_number(void **state)
         if (!at)
             fail_msg("confusion matrix lacks %s", rowtxt);
         cm = at;
+    }
+    /* Data: originals per split and what augmentation made of them. */
+    for (int i = 0; i < NCLS; i++) {
+        char *row = row_of(html, "report-data", CLASSES[i]);
+        const int *sp = fx.split[i];
+        snprintf(want, sizeof want, "<td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+                                    "<td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
+                                    "<td class=\"num\">%d</td>",
+                 sp[0] + sp[1] + sp[2], sp[0], sp[1], sp[2], fx.per_file[i], fx.examples[i], fx.bad[i]);
+        if (!strstr(row, want))
+            fail_msg("data row %s lacks %s: %s", CLASSES[i], want, row);
+        free(row);
     }
     /* Every epoch of the training history. */
     for (int e = 0; e < NEPOCHS; e++) {

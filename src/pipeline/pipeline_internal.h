@@ -1,0 +1,27 @@
+/*
+ * pipeline_internal.h: helpers shared by the training, evaluation and model
+ * files of the pipeline module (JSON documents through cJSON).
+ */
+#ifndef ES_PIPELINE_INTERNAL_H
+#define ES_PIPELINE_INTERNAL_H
+
+#include "ecosight/pipeline_metrics.h"
+#include "ecosight/pipeline_train.h"
+
+#include <cjson/cJSON.h>
+
+#define ES_MODEL_HEAD_FILE "head.esh"
+#define ES_JSON_MAX (64u * 1024u * 1024u)
+
+/* Write a cJSON document atomically (pretty-printed); does not free it. */
+es_status es_json_write(const char *path, const cJSON *doc, es_error *err);
+/* Read and parse a JSON file (capped at ES_JSON_MAX). */
+es_status es_json_read(const char *path, cJSON **out, es_error *err);
+/* The performance_metrics.json object for metrics m. */
+cJSON *es_metrics_to_cjson(const es_metrics *m, const char *const *class_names);
+/* A double as a JSON number, or null when not finite. */
+cJSON *es_json_num(double v);
+/* The front-end parameter string of the features: YAMNet's plus max_seconds. */
+void es_feature_params(double max_seconds, char *out, size_t cap);
+
+#endif
