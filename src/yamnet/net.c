@@ -239,6 +239,17 @@ es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t
 
 /* ---- waveforms ---- */
 
+/* Index of the first NaN or infinite sample, or n. A hostile or broken file
+ * must give an error, not NaN embeddings that would poison a model or a
+ * JSON answer. */
+static size_t first_nonfinite(const float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i]))
+            return i;
+    return n;
+}
+
 /* Log-mel frames and patches [p0, p0+np) of one waveform into patches. */
 static void wave_patches(const es_yamnet *m, yam_ws *w, const float *wave, size_t n, size_t p0,
                          int np, float *patches)
@@ -338,6 +349,13 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
             return es_error_set(err, ES_ERR_EMPTY, "waveform %zu of %zu holds no samples", i,
                                 count);
         }
+        size_t bad = first_nonfinite(waves[i], lens[i]);
+        if (bad < lens[i]) {
+            free(jobs);
+            return es_error_set(err, ES_ERR_FORMAT,
+                                "waveform %zu of %zu: sample %zu is not a finite number", i, count,
+                                bad);
+        }
         jobs[i].wave = waves[i];
         jobs[i].n = lens[i];
         jobs[i].patches = es_yamnet_num_patches(lens[i]);
@@ -412,6 +430,10 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
         return es_error_set(err, ES_ERR_INVALID, "es_yamnet_analyze: NULL argument");
     if (n == 0)
         return es_error_set(err, ES_ERR_EMPTY, "the waveform holds no samples");
+    size_t bad = first_nonfinite(wave, n);
+    if (bad < n)
+        return es_error_set(err, ES_ERR_FORMAT, "sample %zu of the waveform is not a finite number",
+                            bad);
     res->frames = es_yamnet_num_frames(n);
     res->patches = es_yamnet_num_patches(n);
     es_status rc = ES_OK;
