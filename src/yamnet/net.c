@@ -95,9 +95,13 @@ static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int
         es_conv2d_forward(a, patches + (size_t)p * ES_YAMNET_PATCH_FLOATS, m->conv1_w,
                           m->conv1_b, 1, ES_YAMNET_PATCH_FRAMES, ES_YAMNET_MEL_BANDS, 1,
                           YAM_CONV1_OUT, 3, 3, 2, 1);
-        for (int l = 0; l < YAM_EARLY; l++)
+        for (int l = 0; l + 1 < YAM_EARLY; l++)
             layer_forward(&m->layers[l], b, a, 1, w->gemm);
-        memcpy(deep_a + (size_t)p * early_out, a, sizeof(float) * early_out);
+        /* The last early layer writes straight into the patch's deep slot. */
+        es_conv_depthwise3x3_forward(b, a, E->dw_w, E->dw_b, 1, E->h_in, E->w_in, E->cin,
+                                     E->stride, 1);
+        es_conv_pointwise_forward(deep_a + (size_t)p * early_out, b, E->pw_packed, E->pw_b,
+                                  (int64_t)E->h_out * E->w_out, E->cin, E->cout, 1, w->gemm);
     }
     for (int l = YAM_EARLY; l < YAM_LAYERS; l++)
         layer_forward(&m->layers[l], deep_b, deep_a, np, w->gemm);
