@@ -164,7 +164,8 @@ typedef enum es_s3_sync_event {
     ES_S3_SYNC_SKIPPED = 1,     /* already identical on the other side */
     ES_S3_SYNC_FAILED = 2,
     ES_S3_SYNC_DELETED = 3,     /* download --delete removed a local file */
-    ES_S3_SYNC_PLANNED = 4      /* dry run: would transfer (or delete, see `deleting`) */
+    ES_S3_SYNC_PLANNED = 4,     /* dry run: would transfer (or delete, see `deleting`) */
+    ES_S3_SYNC_BYTES = 5        /* bytes moved (progress only): `bytes` is this chunk */
 } es_s3_sync_event;
 
 typedef struct es_s3_sync_progress {

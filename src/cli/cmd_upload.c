@@ -71,13 +71,24 @@ typedef struct sync_ui {
     es_progress *bar;
     int download;
     int json;
+    int64_t total; /* bytes the bar was told about */
     const char *bucket;
 } sync_ui;
 
 static void on_progress(void *ud, const es_s3_sync_progress *p)
 {
     sync_ui *u = ud;
+    if (p->bytes_total != u->total) { /* known once the walk or listing is done */
+        u->total = p->bytes_total;
+        es_progress_set_total(u->bar, u->total);
+    }
     switch (p->event) {
+    case ES_S3_SYNC_BYTES:
+        es_progress_add(u->bar, p->bytes);
+        return;
+    case ES_S3_SYNC_SKIPPED:
+        es_progress_add(u->bar, p->bytes); /* already there: counts as done */
+        return;
     case ES_S3_SYNC_FAILED:
         es_cli_error(u->cli, "%s: %s", p->key, p->error ? p->error : "failed");
         break;
@@ -99,8 +110,8 @@ static void on_progress(void *ud, const es_s3_sync_progress *p)
     default:
         break;
     }
-    if (!p->deleting)
-        es_progress_add(u->bar, 1);
+    if (p->event == ES_S3_SYNC_PLANNED && !p->deleting)
+        es_progress_add(u->bar, p->bytes);
 }
 
 static void human_bytes(int64_t b, char *out, size_t n)
@@ -272,8 +283,8 @@ int es_cli_s3_sync(es_cli *cli, int argc, char **argv, int download)
     if (!es_s3_client_config(client)->access_key)
         es_log_warn(cli->log, "no AWS credentials found: sending anonymous requests");
 
-    sync_ui ui = {.cli = cli, .download = download, .json = json, .bucket = bucket};
-    ui.bar = es_progress_new(cli->log, name, -1, "files");
+    sync_ui ui = {.cli = cli, .download = download, .json = json, .total = -1, .bucket = bucket};
+    ui.bar = es_progress_new(cli->log, name, -1, "B");
     so.progress = on_progress;
     so.progress_ud = &ui;
     es_s3_sync_summary sum;

@@ -245,7 +245,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
         /* a new response (after 100-continue or a redirect): start over */
         const char *sp = memchr(buf, ' ', len);
         resp->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-        resp->etag[0] = resp->sha256[0] = resp->content_type[0] = '\0';
+        resp->etag[0] = resp->sha256[0] = resp->content_type[0] = resp->bucket_region[0] = '\0';
         resp->content_length = -1;
         resp->total_size = -1;
         return len;
@@ -297,6 +297,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
         }
     } else if (HDR_IS("x-amz-meta-sha256")) {
         snprintf(resp->sha256, sizeof resp->sha256, "%s", val);
+    } else if (HDR_IS("x-amz-bucket-region")) {
+        snprintf(resp->bucket_region, sizeof resp->bucket_region, "%s", val);
     } else if (HDR_IS("content-type")) {
         snprintf(resp->content_type, sizeof resp->content_type, "%s", val);
     }
@@ -395,12 +397,19 @@ static es_status build_url(const es_s3_client *c, const s3_request *r, const cha
     return rc;
 }
 
+/* Virtual-host addressing unless path-style is asked for, or the bucket name
+ * has a dot (bucket.with.dots.s3.amazonaws.com fails the TLS wildcard). */
+int s3_use_vhost(const es_s3_client *c, const char *bucket)
+{
+    return !c->cfg.path_style && !strchr(bucket, '.');
+}
+
 /* Host and raw path for bucket/key under the client's addressing style. */
 static es_status host_and_path(const es_s3_client *c, const char *bucket, const char *key,
                                char *host, size_t hn, es_buf *path, es_error *err)
 {
     es_status rc;
-    if (bucket && !c->cfg.path_style) {
+    if (bucket && s3_use_vhost(c, bucket)) {
         snprintf(host, hn, "%s.%s", bucket, c->authority);
         rc = es_buf_printf(path, err, "/%s", key ? key : "");
     } else {
@@ -598,9 +607,13 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
     }
     es_s3_xml_parse_error(x.errbody.data, x.errbody.len, resp->code, sizeof resp->code,
                           resp->message, sizeof resp->message);
-    rc = es_error_set(err, es_s3_status_for(resp->status, resp->code), "%s %s: HTTP %ld%s%s%s%s",
+    char hint[160] = "";
+    if (resp->bucket_region[0] && strcmp(resp->bucket_region, c->cfg.region) != 0)
+        snprintf(hint, sizeof hint, " (the bucket is in %s, not %s: set AWS_REGION=%s)",
+                 resp->bucket_region, c->cfg.region, resp->bucket_region);
+    rc = es_error_set(err, es_s3_status_for(resp->status, resp->code), "%s %s: HTTP %ld%s%s%s%s%s",
                       r->op, where, resp->status, resp->code[0] ? " " : "", resp->code,
-                      resp->message[0] ? ": " : "", resp->message);
+                      resp->message[0] ? ": " : "", resp->message, hint);
     ar = es_s3_should_retry(resp->status, resp->code, 0) ? ATTEMPT_RETRY : ATTEMPT_FAIL;
 out:
     if (h)

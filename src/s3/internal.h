@@ -51,6 +51,7 @@ typedef struct s3_response {
     char etag[72];
     char sha256[ES_SHA256_HEX_LEN];
     char content_type[128];
+    char bucket_region[64];  /* x-amz-bucket-region (a wrong-region answer names the right one) */
     int64_t content_length;  /* -1 when absent */
     int64_t total_size;      /* from Content-Range "bytes a-b/total", else -1 */
     char code[64];           /* S3 error code */
@@ -70,6 +71,14 @@ int es_s3_should_retry(long http_status, const char *s3_code, int transport);
 double es_s3_backoff_s(double base, double cap, int attempt, double u);
 /* Our status for an S3 answer: AUTH, NOT_FOUND, UNSUPPORTED, REMOTE... */
 es_status es_s3_status_for(long http_status, const char *s3_code);
+
+/* The ETag S3 gives a multipart upload of this file in parts of psz bytes:
+ * hex MD5 of the concatenated part MD5s, "-", part count (sync.c). */
+es_status s3_file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
+                                 size_t outn, es_error *err);
+
+/* 1 when requests for bucket go to bucket.<endpoint host> (client.c). */
+int s3_use_vhost(const es_s3_client *c, const char *bucket);
 
 /* Raw key → "s3://bucket/key" for messages (never contains secrets). */
 void s3_url_for_msg(char *out, size_t n, const char *bucket, const char *key);

@@ -621,7 +621,7 @@ es_status es_s3_presign(es_s3_client *c, const char *method, const char *bucket,
     es_buf_init(&path, 8192);
     es_buf_init(&u, 16384);
     es_status rc;
-    if (!c->cfg.path_style) {
+    if (s3_use_vhost(c, bucket)) {
         snprintf(host, sizeof host, "%s.%s", bucket, c->authority);
         rc = es_buf_printf(&path, err, "/%s", key ? key : "");
     } else {

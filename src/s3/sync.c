@@ -72,8 +72,8 @@ static es_status file_md5_hex(const char *path, char hex[33], es_error *err)
 
 /* The multipart ETag a file would have with parts of psz bytes:
  * MD5(MD5(part1) || MD5(part2) ...) + "-N". */
-static es_status file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
-                                     size_t outn, es_error *err)
+es_status s3_file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
+                                 size_t outn, es_error *err)
 {
     int64_t nparts = (size + psz - 1) / psz;
     if (nparts < 1 || nparts > 10000)
@@ -142,7 +142,7 @@ static int same_content(es_s3_client *c, const char *bucket, const char *key, co
                 if (psz <= 0 || (size + psz - 1) / psz != n)
                     continue;
                 char mine[72];
-                if (file_multipart_etag(path, size, psz, mine, sizeof mine, &e) != ES_OK)
+                if (s3_file_multipart_etag(path, size, psz, mine, sizeof mine, &e) != ES_OK)
                     return -1;
                 if (strcasecmp(mine, etag) == 0)
                     return 1;
@@ -208,6 +208,8 @@ static void report(sync_ctx *s, es_s3_sync_event ev, const char *key, const char
     case ES_S3_SYNC_DELETED:
         sum->deleted++;
         break;
+    case ES_S3_SYNC_BYTES:
+        break;
     }
     if (ev != ES_S3_SYNC_DELETED && !deleting)
         s->files_done++;
@@ -226,6 +228,12 @@ static void on_bytes(void *ud, int64_t n)
     sync_ctx *s = ud;
     pthread_mutex_lock(&s->mu);
     s->bytes_done += n;
+    if (s->o->progress) {
+        es_s3_sync_progress p = {.event = ES_S3_SYNC_BYTES, .bytes = n,
+                                 .files_done = s->files_done, .files_total = s->files_total,
+                                 .bytes_done = s->bytes_done, .bytes_total = s->bytes_total};
+        s->o->progress(s->o->progress_ud, &p);
+    }
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -12,6 +12,7 @@ set -euo pipefail
 s3rver_need_aws
 s3rver_start es-fail
 fail() { echo "FAIL: $*" >&2; exit 1; }
+trap '[[ $- != *e* ]] || echo "FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 work=$(mktemp -d "$S3RVER_BASE/work.XXXXXX")
 mkdir -p "$work/src/dog_bark"
 head -c 300000 /dev/urandom >"$work/src/dog_bark/a.wav"
@@ -46,7 +47,13 @@ rc2=$?
 set -e
 [ $rc1 -eq 1 ] && grep -q InvalidAccessKeyId "$work/key.err" || fail "unknown key: $rc1 $(cat "$work/key.err")"
 [ $rc2 -eq 1 ] && grep -q NoSuchBucket "$work/nb.err" || fail "missing bucket: $rc2 $(cat "$work/nb.err")"
-echo "ok: InvalidAccessKeyId, NoSuchBucket"
+set +e
+"$ES_BIN" -q upload "$work/no-such-dir" s3://es-fail/x/ 2>"$work/nd.err"; rc3=$?
+"$ES_BIN" -q upload "$work/src" not-an-s3-url 2>/dev/null; rc4=$?
+set -e
+[ $rc3 -eq 1 ] && grep -q "no-such-dir" "$work/nd.err" || fail "missing directory: exit $rc3"
+[ $rc4 -eq 2 ] || fail "bad URL: exit $rc4, want 2 (usage)"
+echo "ok: InvalidAccessKeyId, NoSuchBucket, missing directory, usage errors"
 
 # 2. The server killed in the middle of a download.
 # Larger than what loopback socket buffers hold (several MB are in flight when

@@ -10,6 +10,7 @@ set -euo pipefail
 s3rver_need_aws
 s3rver_start es-large
 fail() { echo "FAIL: $*" >&2; exit 1; }
+trap '[[ $- != *e* ]] || echo "FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 work=$(mktemp -d "$S3RVER_BASE/work.XXXXXX")
 
 # 1. 20 MB: three 8 MiB parts, sent in parallel.

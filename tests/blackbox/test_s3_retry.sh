@@ -13,20 +13,29 @@ py=/usr/bin/python3
 [ -n "$py" ] || _s3rver_skip "no python3 for the fault proxy"
 s3rver_start es-retry
 fail() { echo "FAIL: $*" >&2; exit 1; }
+trap '[[ $- != *e* ]] || echo "FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 work=$(mktemp -d "$S3RVER_BASE/work.XXXXXX")
 proxy_pid=""
 s3rver_extra_cleanup() { [ -z "$proxy_pid" ] || { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; } || true; }
 
-"$py" "$ES_SOURCE_DIR/tests/blackbox/lib/s3_fault_proxy.py" "$S3RVER_PORT" 4 "$work/proxy.log" \
-    >"$work/proxy.out" 2>"$work/proxy.err" &
-proxy_pid=$!
-for _ in $(seq 1 100); do grep -q '^READY ' "$work/proxy.out" 2>/dev/null && break; sleep 0.1; done
-pport=$(sed -n 's/^READY //p' "$work/proxy.out")
-[ -n "$pport" ] || fail "proxy did not start: $(cat "$work/proxy.err")"
-export AWS_ENDPOINT_URL="http://127.0.0.1:$pport"
+# start_proxy EVERY: a fresh proxy (request count from 1) in front of s3rver
+start_proxy() {
+    if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
+    : >"$work/proxy.out"; : >"$work/proxy.log"
+    "$py" "$ES_SOURCE_DIR/tests/blackbox/lib/s3_fault_proxy.py" "$S3RVER_PORT" "$1" "$work/proxy.log" \
+        >"$work/proxy.out" 2>"$work/proxy.err" &
+    proxy_pid=$!
+    local _
+    for _ in $(seq 1 100); do grep -q '^READY ' "$work/proxy.out" 2>/dev/null && break; sleep 0.1; done
+    local pport
+    pport=$(sed -n 's/^READY //p' "$work/proxy.out")
+    [ -n "$pport" ] || fail "proxy did not start: $(cat "$work/proxy.err")"
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$pport"
+}
+start_proxy 4
 
 n=24
-[ "${ES_SANITIZED:-0}" = 1 ] && n=12
+# (small files: the same count under the sanitizers, so every fault kind is hit)
 for c in dog_bark gun_shot; do
     mkdir -p "$work/src/$c"
     for i in $(seq 1 $((n / 2))); do head -c $((20000 + i * 997)) /dev/urandom >"$work/src/$c/f$i.wav"; done
@@ -51,8 +60,21 @@ for k in slowdown internal throttle drop truncate; do
     grep -q " $k\$" "$work/proxy.log" || fail "fault $k was never injected"
 done
 
+# A bucket in another region: not retried, and the error says which region.
+set +e
+"$ES_BIN" -q download s3://es-elsewhere/x/ "$work/elsewhere" >/dev/null 2>"$work/region.err"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "wrong region: exit $rc"
+grep -q 'PermanentRedirect' "$work/region.err" && grep -q 'AWS_REGION=eu-west-1' "$work/region.err" ||
+    fail "wrong region: $(cat "$work/region.err")"
+grep -q 'attempts' "$work/region.err" && fail "a wrong-region answer was retried"
+echo "ok: a bucket in another region is named in the error"
+
 # Without retries the faults are errors: exit 1, with the S3 code when there is one.
+# (fresh proxy: request 1 is the listing, request 4 the first fault)
 rm -rf "$work/dst"
+start_proxy 4
 set +e
 AWS_MAX_ATTEMPTS=1 "$ES_BIN" -q download --json --jobs 1 s3://es-retry/p/ "$work/dst" \
     >"$work/nr.json" 2>"$work/nr.err"
@@ -69,13 +91,7 @@ echo "ok: without retries the faults fail the run (exit 1) after the other objec
 # A multipart upload whose part fails (no retries) is aborted, not left behind.
 # A fresh proxy makes it exact: requests 1-3 are ListObjectsV2,
 # PutPublicAccessBlock and CreateMultipartUpload, request 4 (a part) fails.
-kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
-: >"$work/proxy.out"; : >"$work/proxy.log"
-"$py" "$ES_SOURCE_DIR/tests/blackbox/lib/s3_fault_proxy.py" "$S3RVER_PORT" 4 "$work/proxy.log" \
-    >"$work/proxy.out" 2>"$work/proxy.err" &
-proxy_pid=$!
-for _ in $(seq 1 100); do grep -q '^READY ' "$work/proxy.out" 2>/dev/null && break; sleep 0.1; done
-export AWS_ENDPOINT_URL="http://127.0.0.1:$(sed -n 's/^READY //p' "$work/proxy.out")"
+start_proxy 4
 mkdir -p "$work/mp/engine_idling"
 head -c $((17 * 1024 * 1024)) /dev/urandom >"$work/mp/engine_idling/big.wav"
 set +e

@@ -17,6 +17,7 @@ fi
 s3rver_need_aws
 s3rver_start
 fail() { echo "FAIL: $*" >&2; exit 1; }
+trap '[[ $- != *e* ]] || echo "FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 work=$(mktemp -d "$S3RVER_BASE/work.XXXXXX")   # removed with the server's directory
 
 # The data set: all of it, or a few files per class under the sanitizers.
@@ -24,14 +25,14 @@ src=$work/src
 if [ "${ES_SANITIZED:-0}" = 1 ]; then
     for d in "$shared"/data/extracted_audio/*/; do
         c=$(basename "$d"); mkdir -p "$src/$c"
-        find "$d" -maxdepth 1 -type f | sort | head -8 | while read -r f; do cp "$f" "$src/$c/"; done
+        find "$d" -maxdepth 1 -type f | sort | awk 'NR <= 8' | while read -r f; do cp "$f" "$src/$c/"; done
     done
 else
     cp -r "$shared/data/extracted_audio" "$src"
 fi
 echo "notes" >"$src/README.txt"   # not audio: not uploaded
 # keys that need encoding (space, '+', '%', UTF-8) must sign and round-trip too
-odd=$(find "$src" -type f -name '*.wav' | sort | head -1)
+odd=$(find "$src" -type f -name '*.wav' | sort | awk 'NR == 1')
 mkdir -p "$src/clips"
 cp "$odd" "$src/clips/odd name+1%20 é.wav"
 n=$(find "$src" -type f -name '*.wav' -o -type f -name '*.mp3' -o -type f -name '*.flac' -o -type f -name '*.ogg' | wc -l)
@@ -56,7 +57,7 @@ diff -r "$src" "$work/by_aws" >/dev/null || fail "aws read back different bytes 
 echo "ok: our upload read back by aws ($n files)"
 
 # The SHA-256 we record matches the file.
-f=$(cd "$src" && find . -type f | sort | head -1 | sed 's|^\./||')
+f=$(cd "$src" && find . -type f | sort | awk 'NR == 1' | sed 's|^\./||')
 meta=$(s3rver_aws s3api head-object --bucket es-roundtrip --key "extracted_audio/$f" |
        jq -r '.Metadata.sha256')
 [ "$meta" = "$(sha256sum "$src/$f" | cut -d' ' -f1)" ] || fail "x-amz-meta-sha256 of $f is '$meta'"
@@ -69,7 +70,7 @@ jq -e --argjson n "$n" '.files == 0 and .bytes == 0 and .skipped == $n and .fail
 echo "ok: second upload transferred nothing"
 
 # One changed file and one new file: exactly those go (dry run first: nothing moves).
-first=$(cd "$src" && find . -type f | sort | head -1 | sed 's|^\./||')
+first=$(cd "$src" && find . -type f | sort | awk 'NR == 1' | sed 's|^\./||')
 printf 'changed' >>"$src/$first"
 cp "$src/$first" "$src/$(dirname "$first")/zz_new.wav"
 "$ES_BIN" -q upload --json --dry-run "$src" s3://es-roundtrip/extracted_audio/ >"$work/dry.json"
@@ -94,7 +95,7 @@ diff -r "$work/by_aws" "$work/by_us" >/dev/null || fail "downloaded bytes differ
 echo "ok: aws's upload downloaded by us ($n files)"
 
 # A second download transfers nothing; a damaged local file is fetched again.
-victim=$(cd "$work/by_us" && find . -type f | sort | tail -1 | sed 's|^\./||')
+victim=$(cd "$work/by_us" && find . -type f | sort | awk 'END {print}' | sed 's|^\./||')
 printf 'X' | dd of="$work/by_us/$victim" bs=1 seek=100 conv=notrunc status=none
 "$ES_BIN" -q download --json s3://es-roundtrip/from_aws/ "$work/by_us" >"$work/dl2.json"
 jq -e --argjson n "$n" '.files == 1 and .skipped == ($n - 1) and .failed == 0' "$work/dl2.json" \

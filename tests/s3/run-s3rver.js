@@ -3,15 +3,15 @@
 // print "READY <port>" once it listens. Its package ships no bin script, so
 // tests start it through this wrapper (see tests/blackbox/lib/s3rver.sh).
 //
-//   node --openssl-legacy-provider run-s3rver.js DIR KEY SECRET [PORT]
+//   node --openssl-legacy-provider run-s3rver.js DIR KEY SECRET [PORT [BUCKET...]]
 // PORT 0 (the default) lets the kernel pick a free port: no race with others.
 'use strict'
 const S3rver = require('@20minutes/s3rver')
 const { DUMMY_ACCOUNT } = require('@20minutes/s3rver/lib/models/account')
 
-const [dir, key, secret, port] = process.argv.slice(2)
+const [dir, key, secret, port, ...buckets] = process.argv.slice(2)
 if (!dir || !key || !secret) {
-  console.error('usage: run-s3rver.js DIR KEY SECRET [PORT]')
+  console.error('usage: run-s3rver.js DIR KEY SECRET [PORT [BUCKET...]]')
   process.exit(2)
 }
 // Requests signed with this pair are verified; a wrong secret gets
@@ -24,6 +24,7 @@ const server = new S3rver({
   silent: process.env.S3RVER_VERBOSE !== '1',
   vhostBuckets: false,
   allowMismatchedSignatures: false,
+  configureBuckets: buckets.map((name) => ({ name, configs: [] })),
 })
 server.run().then(
   (addr) => { process.stdout.write(`READY ${addr.port}\n`) },

@@ -4,7 +4,9 @@ injects the failures S3 clients must survive: 503 SlowDown, 500
 InternalError, 429, a connection closed without an answer, and a GET body
 cut off half-way. Every Nth request (counting from the first) gets the next
 fault in that cycle; the others are forwarded unchanged (Host header kept,
-so SigV4 signatures still verify upstream).
+so SigV4 signatures still verify upstream). Requests for the bucket
+"es-elsewhere" get S3's wrong-region answer (301 PermanentRedirect with
+x-amz-bucket-region: eu-west-1), outside the count.
 
     s3_fault_proxy.py UPSTREAM_PORT EVERY [LOGFILE]   -> prints "READY <port>"
 """
@@ -44,6 +46,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        if self.path.startswith("/es-elsewhere"):
+            # a bucket in another region, as S3 answers it (not counted)
+            self.send_response(301)
+            self.send_header("x-amz-bucket-region", "eu-west-1")
+            err = ERR.format(code="PermanentRedirect", msg="The bucket you are attempting to "
+                             "access must be addressed using the specified endpoint.").encode()
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(err)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(err)
+            return
         with lock:
             n = next(counter)
             fault = next(fault_cycle) if n % EVERY == 0 else None

@@ -1,7 +1,7 @@
 # s3rver.sh: a real S3 server on 127.0.0.1 for black-box tests (source it).
 #
 #   . "$ES_SOURCE_DIR/tests/blackbox/lib/s3rver.sh"
-#   s3rver_start            # or: s3rver_start BUCKET... (buckets created up front)
+#   s3rver_start            # or: s3rver_start BUCKET... (buckets created by the server)
 #   "$ES_BIN" upload dir s3://bucket/prefix/    # env already points at the server
 #   s3rver_aws s3 ls s3://bucket/ --recursive    # the independent client (Debian's aws v2)
 #   s3rver_stop             # also done by the EXIT trap
@@ -49,13 +49,14 @@ _s3rver_cleanup() {
     return $rc
 }
 
-# s3rver_launch [PORT]: start the server on the existing S3RVER_DIR (so a
-# test can kill it and start it again over the same data).
+# s3rver_launch [PORT [BUCKET...]]: start the server on the existing
+# S3RVER_DIR (so a test can kill it and start it again over the same data).
 s3rver_launch() {
     local port=${1:-0} i line=""
+    [ $# -gt 0 ] && shift
     : >"$S3RVER_BASE/out"
     node --openssl-legacy-provider "$_s3rver_src/run-s3rver.js" "$S3RVER_DIR" \
-        "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$port" \
+        "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$port" "$@" \
         >"$S3RVER_BASE/out" 2>>"$S3RVER_BASE/err" &
     S3RVER_PID=$!
     for i in $(seq 1 300); do   # up to 30 s: node starts slowly on a loaded box
@@ -81,7 +82,7 @@ s3rver_launch() {
     export AWS_ENDPOINT_URL="$S3RVER_ENDPOINT"
 }
 
-# s3rver_start [BUCKET...]
+# s3rver_start [BUCKET...]   (needs node and tests/s3/node_modules only; aws is optional)
 s3rver_start() {
     command -v node >/dev/null || _s3rver_skip "node is not installed"
     [ -d "$_s3rver_src/node_modules/@20minutes/s3rver" ] ||
@@ -106,11 +107,7 @@ s3rver_start() {
     printf '[default]\ns3 =\n    addressing_style = path\n' >"$AWS_CONFIG_FILE"
     : >"$AWS_SHARED_CREDENTIALS_FILE"
 
-    s3rver_launch 0 || return 1
-    local b
-    for b in "$@"; do
-        s3rver_aws s3api create-bucket --bucket "$b" >/dev/null || return 1
-    done
+    s3rver_launch 0 "$@" || return 1   # buckets are made by the server itself: no aws needed
 }
 
 # s3rver_kill: stop the server abruptly (SIGKILL), as a crash would.
