@@ -902,7 +902,6 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         cJSON_AddNumberToObject(rec, "epochs_run", hist.count);
         cJSON_AddNumberToObject(rec, "seed", (double)cfg->seed);
         cJSON_AddNumberToObject(rec, "duration_seconds", res->seconds_total);
-        cJSON_AddBoolToObject(rec, "set_latest", cfg->set_latest != 0);
         cJSON *st = cJSON_AddObjectToObject(rec, "stage_seconds");
         cJSON_AddNumberToObject(st, "scan_split", res->seconds_scan);
         cJSON_AddNumberToObject(st, "features", res->seconds_features);
