@@ -100,7 +100,7 @@ echo "ok: re-run resumed at byte $have and completed"
 
 # 3. Killed and restarted within the retry window: the same command completes.
 rm -rf "$dst"
-AWS_MAX_ATTEMPTS=10 "$ES_BIN" download --json --limit-rate 2M s3://es-fail/rec/ "$dst" \
+AWS_MAX_ATTEMPTS=10 "$ES_BIN" download --json --limit-rate 1M s3://es-fail/rec/ "$dst" \
     >"$work/r.json" 2>"$work/r.err" &
 dl=$!
 for _ in $(seq 1 100); do
