@@ -44,8 +44,12 @@ measure() {
   read -r r u s <<<"$t"
   local c; c=$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')
   cpu[$name]=$c
-  printf "%-34s %8.2f wall s %8.2f cpu s %9.0f audio-s/s/core\n" "$name" "$r" "$c" \
-    "$(awk -v a="$audio" -v c="$c" 'BEGIN { print a / c }')"
+  if [ "${no_rate:-0}" = 1 ]; then
+    printf "%-34s %8.2f wall s %8.2f cpu s  (fixed cost only)\n" "$name" "$r" "$c"
+  else
+    printf "%-34s %8.2f wall s %8.2f cpu s %9.0f audio-s/s/core\n" "$name" "$r" "$c" \
+      "$(awk -v a="$audio" -v c="$c" 'BEGIN { print a / c }')"
+  fi
 }
 each() { # tool args for every file
   local f
@@ -80,8 +84,8 @@ if [ $have_rb = 1 ] && [ $have_sox = 1 ]; then
   # the same number of runs on a 50 ms file: rubberband's fixed cost per file
   sox -n -r 22050 -c 1 -b 16 "$T/short.wav" synth 0.05 sine 440 2>/dev/null
   short=(); for f in "${files[@]}"; do short+=("$T/short.wav"); done
-  measure "rubberband -T 1.1 on 50 ms files" $pin bash -c "$(declare -f each rb_stretch); files=(\"\$@\"); T=$T; each rb_stretch" _ "${short[@]}"
-  measure "rubberband -p 2 on 50 ms files" $pin bash -c "$(declare -f each rb_pitch); files=(\"\$@\"); T=$T; each rb_pitch" _ "${short[@]}"
+  no_rate=1 measure "rubberband -T 1.1 on 50 ms files" $pin bash -c "$(declare -f each rb_stretch); files=(\"\$@\"); T=$T; each rb_stretch" _ "${short[@]}"
+  no_rate=1 measure "rubberband -p 2 on 50 ms files" $pin bash -c "$(declare -f each rb_pitch); files=(\"\$@\"); T=$T; each rb_pitch" _ "${short[@]}"
   net() { awk -v a="${cpu[$1]:-0}" -v s="${cpu[$2]:-0}" -v b="${cpu[$3]:-0}" 'BEGIN { if (b > 0 && a - s > 0) printf "%.1fx", (a - s) / b; else print "n/a" }'; }
   echo "without rubberband's per-file fixed cost: stretch $(net "rubberband -T 1.1 (R2, default)" "rubberband -T 1.1 on 50 ms files" "ecosight (librosa phase vocoder)")," \
        "pitch $(net "rubberband -p 2 (R2, default)" "rubberband -p 2 on 50 ms files" "ecosight (stretch + soxr HQ)")"

@@ -25,13 +25,14 @@ if [ ! -e "$models/latest" ]; then
     shared=${ECOSIGHT_SHARED:-$here/../shared}
     models=$out/models
     rm -rf "$models"
-    nice -n 10 "$BIN" -q train --data "$shared/data/extracted_audio" --models "$models" \
-        --max-files-per-class 8 --epochs 5 >/dev/null
+    nice -n 10 "$BIN" -q train "$shared/data/extracted_audio" --out "$models" \
+        --max-files-per-class 12 --per-file 0 --epochs 20 --yamnet "$shared/models/yamnet.tflite" >/dev/null
 fi
 
 echo "== machine: $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" "$here/tests/blackbox/lib/http_probe.py" wav "$out/noise2s.wav" 2.0 1234
 
+ECOSIGHT_YAMNET=${ECOSIGHT_YAMNET:-${ECOSIGHT_SHARED:-$here/../shared}/models/yamnet.tflite} \
 "$BIN" -q serve --host 127.0.0.1 --port 0 --port-file "$out/port" --models "$models" \
     --data "$out/data" --access-log off &
 pid=$!

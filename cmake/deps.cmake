@@ -2,6 +2,7 @@
 # Each one is used by exactly one module where possible (see docs/ARCHITECTURE.md).
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile>=1.1)   # audio/
 pkg_check_modules(SOXR    REQUIRED IMPORTED_TARGET soxr)           # audio/
+pkg_check_modules(VORBIS  REQUIRED IMPORTED_TARGET vorbis ogg)     # audio/ (Vorbis header check)
 pkg_check_modules(FFTW3F  REQUIRED IMPORTED_TARGET fftw3f)         # dsp/
 find_library(FFTW3F_THREADS_LIB fftw3f_threads REQUIRED)          # dsp/ (thread-safe planner)
 pkg_check_modules(CRYPTO  REQUIRED IMPORTED_TARGET libcrypto)      # core/ (SHA-256, HMAC)
@@ -14,6 +15,6 @@ pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)   # nn/ (cblas_sge
 pkg_check_modules(CMOCKA  REQUIRED IMPORTED_TARGET cmocka)         # tests/unit
 
 set(ES_DEP_LIBS
-  PkgConfig::SNDFILE PkgConfig::SOXR PkgConfig::FFTW3F PkgConfig::CRYPTO
+  PkgConfig::SNDFILE PkgConfig::SOXR PkgConfig::VORBIS PkgConfig::FFTW3F PkgConfig::CRYPTO
   PkgConfig::CURL PkgConfig::EXPAT PkgConfig::SQLITE3 PkgConfig::MHD PkgConfig::CJSON PkgConfig::OPENBLAS
   ${FFTW3F_THREADS_LIB})

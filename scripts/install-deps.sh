@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build_pkgs=(
   build-essential cmake pkg-config git ca-certificates
   libsndfile1-dev libmpg123-dev       # decoding (libsndfile reads MP3 through mpg123)
+  libvorbis-dev libogg-dev            # Ogg/Vorbis header check before libsndfile (see src/audio/decode.c)
   libsoxr-dev                         # resampling (librosa's default engine)
   libfftw3-dev                        # FFTs, single precision
   libopenblas-dev libdnnl-dev         # YAMNet / classifier heavy math (see docs/ARCHITECTURE.md)
@@ -31,6 +32,7 @@ test_pkgs=(
 bench_pkgs=(
   ffmpeg sox libsox-fmt-all rubberband-cli hyperfine wrk python3-locust
   bc time                             # bench/s3.sh (timing, peak RSS)
+  time                                # peak RSS (/usr/bin/time -v) in bench/retrain.sh
 )
 
 pkgs=("${build_pkgs[@]}")

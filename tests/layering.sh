@@ -22,7 +22,7 @@ declare -A allowed=(
 )
 # third-party header prefix -> the one module allowed to include it
 declare -A owner=(
-  [openssl/]=core [sndfile.h]=audio [soxr.h]=audio [fftw3.h]=dsp
+  [openssl/]=core [sndfile.h]=audio [soxr.h]=audio [vorbis/]=audio [ogg/]=audio [fftw3.h]=dsp
   [curl/]=s3 [sqlite3.h]=store [microhttpd.h]=server
   [cblas.h]=nn [dnnl]=nn [expat.h]=s3
 )

@@ -65,6 +65,10 @@
         if (st.model_name !== state.version) {
           state.version = st.model_name;
           state.testAccuracy = num(st.test_accuracy);
+          /* Decision thresholds live in the model's metadata; shown when the
+           * server passes them on. */
+          state.metadata = st.decision_thresholds ? { decision_thresholds: st.decision_thresholds,
+            gun_shot_min_recall: st.gun_shot_min_recall } : null;
           state.classes = st.classes || [];
           fillClassSelect(state.classes);
           loadModel();

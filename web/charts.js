@@ -148,14 +148,17 @@ var ES = (function () {
     var y0 = o.yMin !== undefined ? o.yMin : Math.min.apply(null, ys), y1 = o.yMax !== undefined ? o.yMax : Math.max.apply(null, ys);
     if (x1 === x0) { x0 -= 1; x1 += 1; }   /* one point: centre it */
     var tf = o.logY ? Math.log10 : function (v) { return v; };
-    if (o.logY) { y0 = Math.pow(10, Math.floor(Math.log10(y0))); y1 = Math.pow(10, Math.ceil(Math.log10(y1))); if (y1 === y0) y1 = y0 * 10; }
+    if (o.logY) {
+      if (y1 === y0) { y0 /= 3.2; y1 *= 3.2; }   /* a constant rate: keep it mid-chart */
+      else { y0 = Math.pow(10, Math.floor(Math.log10(y0))); y1 = Math.pow(10, Math.ceil(Math.log10(y1))); }
+    }
     else if (y1 === y0) { var d0 = 0.1 * Math.max(Math.abs(y0), 1e-3); y0 -= d0; y1 += d0; }
     else if (o.yMin === undefined) { var pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad; }
     var pw = W - m.l - m.r, ph = H - m.t - m.b;
     var X = function (v) { return m.l + (v - x0) / (x1 - x0) * pw; };
     var Y = function (v) { return m.t + ph - (tf(v) - tf(y0)) / (tf(y1) - tf(y0)) * ph; };
     var g = el('g', { class: 'axis' }, s);
-    var yt = o.logY ? (function () { var t = [], e; for (e = Math.log10(y0); e <= Math.log10(y1) + 1e-9; e++) t.push(Math.pow(10, e)); return t; })() : niceTicks(y0, y1, 5);
+    var yt = o.logY ? (function () { var t = [], e; for (e = Math.ceil(Math.log10(y0) - 1e-9); e <= Math.log10(y1) + 1e-9; e++) t.push(Math.pow(10, e)); return t; })() : niceTicks(y0, y1, 5);
     yt.forEach(function (t) {
       el('line', { x1: m.l, x2: W - m.r, y1: Y(t), y2: Y(t) }, g);
       text(g, m.l - 4, Y(t) + 4, o.logY ? t.toExponential(0) : String(+t.toPrecision(4)), { 'text-anchor': 'end' });

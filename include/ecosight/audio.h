@@ -54,8 +54,9 @@ typedef struct es_audio_load_opts {
 
 es_audio_load_opts es_audio_load_default_opts(void);
 
-/* Inspect a file or buffer without decoding all of it. `name` is used in
- * messages (and, for memory buffers, as a format hint by extension). */
+/* Inspect a file or buffer without decoding all of it (MP3s without a
+ * length header are counted by decoding, with bounded memory). `name` is
+ * used in messages only: the format is always detected from the content. */
 es_status es_audio_probe_file(const char *path, es_audio_info *info, es_error *err);
 es_status es_audio_probe_memory(const void *data, size_t len, const char *name,
                                 es_audio_info *info, es_error *err);

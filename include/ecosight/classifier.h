@@ -112,12 +112,12 @@ es_status es_head_loss_grad(es_head_trainer *t, const float *x, const int *y,
 typedef struct es_fit_config {
     int epochs;            /* 100 */
     int batch_size;        /* 64 */
-    float lr;              /* 1e-3 */
+    double lr;             /* 1e-3 */
     float beta1, beta2, eps; /* 0.9, 0.999, 1e-7 */
     int patience;          /* 15, 0 = never stop early */
     int lr_patience;       /* 7, 0 = never reduce */
-    float lr_factor;       /* 0.5 */
-    float min_lr;          /* 1e-7 */
+    double lr_factor;      /* 0.5 */
+    double min_lr;         /* 1e-7 */
     const float *class_weights; /* num_classes weights or NULL */
     uint64_t seed;
     const volatile int *cancel;

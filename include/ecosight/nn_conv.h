@@ -36,17 +36,34 @@ void es_conv_depthwise3x3_forward(float *out, const float *in, const float *w, c
                                   int B, int H, int W, int C, int stride, int relu);
 
 /* Pointwise (1x1) convolution as GEMM: out[M, N] = act(in[M, K] . W + bias),
- * W given as TFLite's [N, K] (out, in) and packed once by es_conv_pw_pack. */
+ * W given as TFLite's [N, K] (out, in) and packed once by es_conv_pw_pack.
+ * scratch: ES_CONV_PW_SCRATCH_FLOATS floats (64-byte aligned) the kernel may
+ * use to repack activations (it does when K = 1024, whose rows alias in L1),
+ * or NULL to always read them in place. */
+#define ES_CONV_PW_SCRATCH_FLOATS (168 * 256)
 size_t es_conv_pw_packed_floats(int K, int N);
 void es_conv_pw_pack(float *packed, const float *w_nk, int K, int N);
 void es_conv_pointwise_forward(float *out, const float *in, const float *packed,
-                               const float *bias, int64_t M, int K, int N, int relu);
+                               const float *bias, int64_t M, int K, int N, int relu,
+                               float *scratch);
 /* Columns [n0, n1) of the output only (n0, n1 multiples of 32, or n1 = N), so a
  * layer can be split between threads by output channel as well as by rows. */
 void es_conv_pointwise_forward_cols(float *out, const float *in, const float *packed,
                                     const float *bias, int64_t M, int K, int N, int n0, int n1,
-                                    int relu);
-/* The kernel the GEMM dispatches to on this CPU: "avx512", "avx2" or "generic". */
+                                    int relu, float *scratch);
+/* A 1x1 convolution / dense layer on int8 weights, for one or a few rows
+ * (memory-bound there, so 4x smaller weights win): out[M, N] =
+ * act(scale[n] * (in[M, K] . q[n, :]) + bias[n]), q row-major [N, K]
+ * (TFLite's layout), scale per output channel. Deterministic: each output's
+ * sum runs in the same order whatever M. */
+void es_conv_pw_q8_forward(float *out, const float *in, const int8_t *q, const float *scale,
+                           const float *bias, int64_t M, int K, int N, int relu);
+
+/* The instruction set the kernels use: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
+ * The CPU's best, capped by the environment variable ECOSIGHT_ISA
+ * (avx512|avx2|generic) so tests and benchmarks can exercise every path. */
+int es_nn_isa_level(void);
+/* The kernel the GEMM dispatches to: "avx512", "avx2" or "generic". */
 const char *es_conv_kernel_name(void);
 
 #ifdef __cplusplus

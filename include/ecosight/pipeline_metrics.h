@@ -70,6 +70,11 @@ double es_average_precision(const float *scores, const uint8_t *pos, size_t n);
 double es_threshold_choose(const float *probs, const int *labels, size_t n, size_t K, size_t k,
                            double min_recall);
 
+/* One-vs-rest precision and recall of "predict class k when p_k >= t" (the
+ * alerting view of a threshold). precision is 0 when nothing reaches t. */
+void es_threshold_metrics(const float *probs, const int *labels, size_t n, size_t K, size_t k,
+                          double t, double *precision, double *recall);
+
 /* The performance_metrics.json document of m (the seed's keys: precision,
  * recall, f1_score lists, confusion_matrix, per_class_metrics; plus accuracy,
  * loss, macro_f1, roc_auc, average_precision, samples, classes). malloc'd

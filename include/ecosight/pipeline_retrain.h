@@ -143,8 +143,10 @@ es_status es_retrain_s3_open(const char *bucket, const es_log *log, es_s3_client
 /* The whole run.                                                            */
 
 /* Stages reported to progress, in order: "lock", "download", "scan",
- * "trigger", then the training's own ("features", "train", "evaluate",
- * "save"), "publish", "log". fraction in [0,1] within the stage (or -1). */
+ * "trigger", then the training's own ("scan", "split", "features", "train",
+ * "evaluate", "save", "done"), "publish", "log". fraction in [0,1] within the
+ * stage (or -1); message may be NULL. Called from worker threads (download
+ * and features), possibly at once: keep it cheap and thread-safe. */
 typedef void (*es_retrain_progress_fn)(void *ud, const char *stage, double fraction,
                                        const char *message);
 

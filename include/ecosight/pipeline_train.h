@@ -115,7 +115,8 @@ void es_timeline_result_clear(es_timeline_result *res);
 /* Feature cache the training pipeline consults (the retrain owner backs it
  * with SQLite). key = (SHA-256 of the decoded original at 16 kHz, augmentation
  * name or "original", seed, YAMNet SHA-256, front-end params string).
- * get returns 1 = hit (out filled), 0 = miss. Called from worker threads:
+ * The pipeline passes seed 0 for "original" (its embedding does not depend on
+ * the seed). get returns 1 = hit (out filled), 0 = miss. Called from worker threads:
  * the implementation must be thread-safe. */
 typedef struct es_feature_cache {
     void *ud;

@@ -149,6 +149,7 @@ typedef struct es_run_info {
     char stage[32];                      /* last stage entered */
     char error[ES_STORE_REASON_MAX];
     int64_t added, changed;              /* pending counts when it started */
+    int64_t pid;                         /* the process that ran it */
     int64_t cache_hits, cache_misses;
     double test_accuracy;                /* < 0 unknown */
     char *stages_json;                   /* {"download": s, ...} or NULL; free via clear */

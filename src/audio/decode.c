@@ -15,12 +15,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <ogg/ogg.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vorbis/codec.h>
 
 #define ES_DECODE_BLOCK 8192 /* input frames per block */
 
@@ -29,7 +31,7 @@ struct es_audio_stream {
     SF_INFO sfi;
     int fd;         /* our descriptor for path sources (-1 otherwise), lent to sf */
     es_audio_info info;
-    char name[256];
+    char name[ES_ERROR_MSG_MAX]; /* for messages; a longer path could not fit in one anyway */
     /* memory source (virtual I/O) */
     const unsigned char *mem;
     sf_count_t mem_len;
@@ -268,6 +270,115 @@ static es_status riff_check(const char *name, riff_read_fn rd, void *ud, uint64_
     return ES_OK;
 }
 
+/* Debian's libsndfile leaks libvorbis' codec setup (5784 bytes) whenever a
+ * Vorbis header fails to parse after vorbis_info_init, and returns no handle
+ * through which it could be freed (found by tests/fuzz/fuzz_decode). A
+ * server decoding hostile uploads must not leak per bad request, so Ogg
+ * data is checked here first with libvorbis itself: the first logical
+ * stream's three header packets must parse. Non-Vorbis Ogg (Opus) passes
+ * through. `complete` says the buffer holds the whole file; when it does
+ * not (a long file read by prefix), headers that do not fit are left to
+ * libsndfile. */
+#define ES_OGG_CHECK_PREFIX (4u << 20) /* header bytes we read from a file */
+
+static es_status vorbis_check(const unsigned char *data, size_t len, int complete,
+                              const char *name, es_error *err)
+{
+    if (len < 4 || memcmp(data, "OggS", 4) != 0)
+        return ES_OK;
+    if (len > ES_OGG_CHECK_PREFIX) { /* headers come first: no need to copy a whole upload */
+        len = ES_OGG_CHECK_PREFIX;
+        complete = 0;
+    }
+    ogg_sync_state oy;
+    ogg_stream_state os;
+    ogg_page og;
+    ogg_packet op;
+    vorbis_info vi;
+    vorbis_comment vc;
+    ogg_sync_init(&oy);
+    char *buf = ogg_sync_buffer(&oy, (long)len);
+    if (!buf) {
+        ogg_sync_clear(&oy);
+        return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", name);
+    }
+    memcpy(buf, data, len);
+    ogg_sync_wrote(&oy, (long)len);
+    vorbis_info_init(&vi);
+    vorbis_comment_init(&vc);
+    int have_stream = 0, packets = 0, vorbis = 1, bad = 0;
+    while (packets < 3 && !bad && vorbis) {
+        int r = ogg_sync_pageout(&oy, &og);
+        if (r == 0)
+            break; /* no more whole pages */
+        if (r < 0)
+            continue; /* skipped junk between pages */
+        if (!have_stream) {
+            if (ogg_stream_init(&os, ogg_page_serialno(&og)) != 0) {
+                bad = 1;
+                break;
+            }
+            have_stream = 1;
+        }
+        if (ogg_stream_pagein(&os, &og) < 0)
+            continue; /* another logical stream's page */
+        while (packets < 3) {
+            int p = ogg_stream_packetout(&os, &op);
+            if (p == 0)
+                break;
+            if (p < 0) {
+                bad = 1; /* a hole in the stream before the headers are complete */
+                break;
+            }
+            if (packets == 0 && vorbis_synthesis_idheader(&op) != 1) {
+                vorbis = 0; /* Opus or another codec: libsndfile's to judge */
+                break;
+            }
+            if (vorbis_synthesis_headerin(&vi, &vc, &op) < 0) {
+                bad = 1;
+                break;
+            }
+            packets++;
+        }
+    }
+    if (!bad && vorbis && packets < 3 && complete && have_stream)
+        bad = 1; /* the whole file is here and its headers are not */
+    vorbis_comment_clear(&vc);
+    vorbis_info_clear(&vi);
+    if (have_stream)
+        ogg_stream_clear(&os);
+    ogg_sync_clear(&oy);
+    if (bad)
+        return es_error_set(err, ES_ERR_FORMAT,
+                            "%s: not a readable audio file (corrupt or truncated Ogg Vorbis "
+                            "headers)",
+                            name);
+    return ES_OK;
+}
+
+static es_status vorbis_check_fd(int fd, uint64_t size, const char *name, es_error *err)
+{
+    unsigned char magic[4];
+    if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, "OggS", 4) != 0)
+        return ES_OK;
+    size_t n = size < ES_OGG_CHECK_PREFIX ? (size_t)size : ES_OGG_CHECK_PREFIX;
+    unsigned char *buf = malloc(n);
+    if (!buf)
+        return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", name);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    es_status rc = vorbis_check(buf, got, got == size, name, err);
+    free(buf);
+    return rc;
+}
+
 static size_t riff_read_fd(void *ud, uint64_t off, void *buf, size_t n)
 {
     ssize_t r = pread(*(int *)ud, buf, n, (off_t)off);
@@ -310,6 +421,8 @@ es_status es_audio_stream_open_file(const char *path, int sample_rate, es_audio_
                             strerror(e));
     }
     es_status rc = riff_check(path, riff_read_fd, &fd, (uint64_t)st.st_size, err);
+    if (rc == ES_OK)
+        rc = vorbis_check_fd(fd, (uint64_t)st.st_size, path, err);
     if (rc) {
         close(fd);
         return rc;
@@ -353,6 +466,8 @@ es_status es_audio_stream_open_memory(const void *data, size_t len, const char *
     s->mem = data;
     s->mem_len = (sf_count_t)len;
     es_status rc = riff_check(s->name, riff_read_mem, s, (uint64_t)len, err);
+    if (rc == ES_OK)
+        rc = vorbis_check(data, len, 1, s->name, err);
     if (rc) {
         es_audio_stream_close(s);
         return rc;

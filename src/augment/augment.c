@@ -145,6 +145,12 @@ es_status es_augment_apply(const float *in, size_t n, int sample_rate, int aug_i
         return es_error_set(err, ES_ERR_EMPTY, "%s: empty input", d->name);
     if (sample_rate <= 0)
         return es_error_set(err, ES_ERR_INVALID, "%s: bad sample rate %d", d->name, sample_rate);
+    /* a float WAV can carry NaN or infinity; one would spread through every
+     * STFT frame it touches and poison a training batch */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(in[i]))
+            return es_error_set(err, ES_ERR_FORMAT, "%s: sample %zu is not a finite number",
+                                d->name, i);
 
     float *y = NULL;
     size_t ny = 0;

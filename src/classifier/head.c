@@ -51,6 +51,19 @@ es_status es_head_config_check(const es_head_config *c, es_error *err)
     return ES_OK;
 }
 
+void es_head_config_sizes(const es_head_config *c, size_t *nparams, size_t *nbn)
+{
+    size_t np = 0, bn = 0, in = (size_t)c->input_dim;
+    for (int l = 0; l <= c->num_hidden; l++) {
+        size_t o = (size_t)(l < c->num_hidden ? c->hidden[l] : c->num_classes);
+        np += in * o + o + (l < c->num_hidden ? 2 * o : 0);
+        bn += l < c->num_hidden ? 2 * o : 0;
+        in = o;
+    }
+    *nparams = np;
+    *nbn = bn;
+}
+
 es_status es_head_alloc(const es_head_config *cfg, es_head **out, es_error *err)
 {
     es_status rc = es_head_config_check(cfg, err);

@@ -28,6 +28,8 @@ struct es_head {
 
 /* Validate a configuration (sizes, rates). */
 es_status es_head_config_check(const es_head_config *c, es_error *err);
+/* Trainable parameter and BN-statistic counts of a (checked) configuration. */
+void es_head_config_sizes(const es_head_config *c, size_t *nparams, size_t *nbn);
 /* Allocate a zeroed head for cfg (no initialisation). */
 es_status es_head_alloc(const es_head_config *cfg, es_head **out, es_error *err);
 /* x (B, in) raw -> out (B, in) standardised (copy when no norm). */

@@ -141,15 +141,21 @@ es_status es_head_load_memory(const void *data, size_t len, const char *name, es
     uint64_t np;
     if (take(&r, &has_norm, 4) || take(&r, &np, 8))
         goto trunc;
+    /* Check the declared sizes against the bytes present before allocating:
+     * a small hostile header must not make us allocate gigabytes. */
+    size_t want_np, want_bn;
+    es_head_config_sizes(&c, &want_np, &want_bn);
+    if (np != want_np || has_norm > 1)
+        return es_error_set(err, ES_ERR_MODEL, "%s: parameter count %llu does not fit the layers",
+                            name, (unsigned long long)np);
+    size_t floats = want_np + want_bn + (has_norm ? 2 * (size_t)c.input_dim : 0);
+    if ((r.len - r.off) / sizeof(float) != floats || (r.len - r.off) % sizeof(float) != 0)
+        return es_error_set(err, ES_ERR_MODEL, "%s: %zu bytes of tensors, the layers need %zu",
+                            name, r.len - r.off, floats * sizeof(float));
     es_head *h;
     es_status rc = es_head_alloc(&c, &h, err);
     if (rc != ES_OK)
         return rc;
-    if (np != h->nparams || has_norm > 1) {
-        es_head_free(h);
-        return es_error_set(err, ES_ERR_MODEL, "%s: parameter count %llu does not fit the layers",
-                            name, (unsigned long long)np);
-    }
     h->has_norm = (int)has_norm;
     size_t D = (size_t)c.input_dim;
     if (take(&r, h->params, h->nparams * sizeof(float)) || take(&r, h->bn, h->nbn * sizeof(float)) ||

@@ -250,14 +250,14 @@ es_fit_config es_fit_default_config(void)
     es_fit_config c = {0};
     c.epochs = 100;
     c.batch_size = 64;
-    c.lr = 1e-3f;
+    c.lr = 1e-3;
     c.beta1 = 0.9f;
     c.beta2 = 0.999f;
     c.eps = 1e-7f;
     c.patience = 15;
     c.lr_patience = 7;
-    c.lr_factor = 0.5f;
-    c.min_lr = 1e-7f;
+    c.lr_factor = 0.5;
+    c.min_lr = 1e-7;
     c.seed = 42;
     return c;
 }
@@ -297,7 +297,7 @@ es_status es_head_fit(es_head *h, const es_fit_config *cfg, const float *x, cons
         goto done;
     double best_loss = DBL_MAX, plateau_best = DBL_MAX;
     int wait = 0, lr_wait = 0, best_epoch = 0, count = 0, stopped = 0;
-    float lr = cfg->lr;
+    double lr = cfg->lr; /* double so the history reads 0.0005, not 0.000500000023 */
     for (int e = 0; e < cfg->epochs; e++) {
         if (cfg->cancel && *cfg->cancel) {
             rc = es_error_set(err, ES_ERR_CANCELLED, "training cancelled at epoch %d", e + 1);
@@ -321,7 +321,7 @@ es_status es_head_fit(es_head *h, const es_fit_config *cfg, const float *x, cons
             }
             double l;
             int c;
-            rc = es_head_train_step(t, bx, by, cfg->class_weights ? bw : NULL, B, lr, cfg->beta1,
+            rc = es_head_train_step(t, bx, by, cfg->class_weights ? bw : NULL, B, (float)lr, cfg->beta1,
                                     cfg->beta2, cfg->eps, cfg->seed, &l, &c, err);
             if (rc != ES_OK)
                 goto done;

@@ -55,5 +55,8 @@ int es_cmd_predict(es_cli *cli, int argc, char **argv);
 int es_cmd_retrain(es_cli *cli, int argc, char **argv);
 int es_cmd_models(es_cli *cli, int argc, char **argv);
 int es_cmd_status(es_cli *cli, int argc, char **argv);
+int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
+int es_cmd_serve(es_cli *cli, int argc, char **argv);
+int es_cmd_report(es_cli *cli, int argc, char **argv);
 
 #endif

@@ -35,6 +35,7 @@ typedef struct aug_class {
     size_t ok;         /* originals read */
     size_t outputs;    /* WAVs present after the run (original + augmentations) */
     size_t failed;
+    size_t stale;      /* outputs of augmentations this run's plan does not include */
     int64_t clipped;
 } aug_class;
 
@@ -49,6 +50,7 @@ typedef struct aug_task {
     int outputs;
     int written;
     int unchanged;
+    int stale;
     int64_t clipped;
     double audio_s;
 } aug_task;
@@ -84,7 +86,8 @@ static void augment_usage(FILE *out)
             "  --augmentations LIST  restrict the pool (comma-separated names, below)\n"
             "  --threads N           worker threads (default 0 = all cores)\n"
             "  --json                print {class: {original_files, augmented_files,\n"
-            "                        increase_factor, clipped_samples, failed_files}}\n"
+            "                        increase_factor, clipped_samples, failed_files,\n"
+            "                        stale_files}}\n"
             "\n"
             "Augmentations:");
     for (int i = 0; i < ES_AUG_COUNT; i++)
@@ -214,6 +217,22 @@ static es_status sync_tree(const char *dir, es_error *err)
     return rc;
 }
 
+/* OUT_DIR/<class>/<stem>_<suffix>.wav, malloc'd; NULL when out of memory. */
+static char *output_path(const aug_job *job, const aug_task *t, const char *suffix)
+{
+    size_t nlen = strlen(t->stem) + strlen(suffix) + 8;
+    char *name = malloc(nlen);
+    char *cdir = es_path_join(job->out_dir, job->classes[t->cls].name);
+    char *path = NULL;
+    if (name && cdir) {
+        snprintf(name, nlen, "%s_%s.wav", t->stem, suffix);
+        path = es_path_join(cdir, name);
+    }
+    free(name);
+    free(cdir);
+    return path;
+}
+
 /* Encode one output and write it unless it is already there. */
 static es_status emit(const aug_job *job, aug_task *t, const char *suffix, const float *y,
                       size_t n, es_error *err)
@@ -225,12 +244,7 @@ static es_status emit(const aug_job *job, aug_task *t, const char *suffix, const
                                        &clipped, err);
     if (rc != ES_OK)
         return rc;
-    size_t nlen = strlen(t->stem) + strlen(suffix) + 8;
-    char *name = malloc(nlen);
-    char *cdir = es_path_join(job->out_dir, job->classes[t->cls].name);
-    char *path = name && cdir ? (snprintf(name, nlen, "%s_%s.wav", t->stem, suffix),
-                                 es_path_join(cdir, name))
-                              : NULL;
+    char *path = output_path(job, t, suffix);
     if (!path) {
         rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
     } else if (same_content(path, wav, len)) {
@@ -245,8 +259,6 @@ static es_status emit(const aug_job *job, aug_task *t, const char *suffix, const
         t->clipped += clipped;
     }
     free(wav);
-    free(name);
-    free(cdir);
     free(path);
     return rc;
 }
@@ -286,6 +298,19 @@ static es_status augment_one(void *ctx, int64_t i, int thread_index, es_error *u
             else
                 es_error_prefix(&err, "%s", t->in_path);
             free(y);
+        }
+        /* outputs a run with another seed, K or pool left here: counted and
+         * reported, never deleted (they are the user's files now) */
+        uint32_t planned = 0;
+        for (int j = 0; j < k; j++)
+            planned |= 1u << idx[j];
+        for (int j = 0; j < ES_AUG_COUNT && rc == ES_OK; j++) {
+            if (planned & (1u << j))
+                continue;
+            char *p = output_path(job, t, es_augment_name(j));
+            if (p && es_is_file(p))
+                t->stale++;
+            free(p);
         }
     }
     es_audio_clear(&a);
@@ -440,6 +465,13 @@ int es_cmd_augment(es_cli *cli, int argc, char **argv)
         es_cli_error(cli, "%s is not a directory", in_dir);
         return ES_EXIT_FAIL;
     }
+    /* writing into the input would make the next run augment the outputs */
+    char *rin = realpath(in_dir, NULL), *rout = realpath(out_dir, NULL);
+    int same_dir = rin && rout && strcmp(rin, rout) == 0;
+    free(rin);
+    free(rout);
+    if (same_dir)
+        return es_cli_usage_error(cli, "augment", "OUT_DIR must not be IN_DIR");
 
     aug_class *classes = NULL;
     aug_task *tasks = NULL;
@@ -492,6 +524,7 @@ int es_cmd_augment(es_cli *cli, int argc, char **argv)
         aug_task *t = &tasks[i];
         aug_class *k = &classes[t->cls];
         k->outputs += (size_t)t->outputs;
+        k->stale += (size_t)t->stale;
         k->clipped += t->clipped;
         written += (size_t)t->written;
         unchanged += (size_t)t->unchanged;
@@ -522,6 +555,7 @@ int es_cmd_augment(es_cli *cli, int argc, char **argv)
                                     k->ok ? (double)k->outputs / (double)k->ok : 0.0);
             cJSON_AddNumberToObject(e, "clipped_samples", (double)k->clipped);
             cJSON_AddNumberToObject(e, "failed_files", (double)k->failed);
+            cJSON_AddNumberToObject(e, "stale_files", (double)k->stale);
         }
         char *s = o ? cJSON_Print(o) : NULL;
         if (!s || es_cli_print_line(s) != ES_EXIT_OK) {
@@ -539,6 +573,8 @@ int es_cmd_augment(es_cli *cli, int argc, char **argv)
                 printf(", %lld clipped samples", (long long)k->clipped);
             if (k->failed)
                 printf(", %zu failed", k->failed);
+            if (k->stale)
+                printf(", %zu stale (not in this run's plan, kept)", k->stale);
             printf("\n");
             tot_in += k->ok;
             tot_out += k->outputs;

@@ -18,7 +18,8 @@ static void eval_usage(FILE *out)
                  "MODEL is a version directory, MODELS_DIR/latest or MODELS_DIR. DATA_DIR holds one\n"
                  "folder per class (names as the model's classes). Every file is scored as\n"
                  "`predict` scores it; prints accuracy, loss, per-class precision/recall/F1/support,\n"
-                 "macro F1, the confusion matrix, ROC-AUC and average precision.\n"
+                 "macro F1, the confusion matrix, ROC-AUC and average precision, and precision/\n"
+                 "recall of alerts at the model's per-class validation thresholds.\n"
                  "\n"
                  "  --json          the performance_metrics.json shape plus accuracy and macro_f1\n"
                  "  --yamnet PATH   YAMNet model file\n"
@@ -78,6 +79,16 @@ int es_cmd_evaluate(es_cli *cli, int argc, char **argv)
         if (o) {
             cJSON_AddStringToObject(o, "model_version", es_model_version(m));
             cJSON_AddStringToObject(o, "data_dir", argv[optind + 1]);
+            cJSON *tmo = cJSON_AddObjectToObject(o, "threshold_metrics");
+            for (size_t k = 0; k < K; k++) {
+                double p, rc2;
+                es_threshold_metrics(r.probs, r.labels, r.n, K, k, es_model_threshold(m, k), &p,
+                                     &rc2);
+                cJSON *co = cJSON_AddObjectToObject(tmo, names[k]);
+                cJSON_AddNumberToObject(co, "threshold", es_model_threshold(m, k));
+                cJSON_AddNumberToObject(co, "precision", p);
+                cJSON_AddNumberToObject(co, "recall", rc2);
+            }
             cJSON *bad = cJSON_AddArrayToObject(o, "bad_files");
             for (size_t i = 0; i < r.bad_files.count; i++)
                 cJSON_AddItemToArray(bad, cJSON_CreateString(r.bad_files.items[i]));
@@ -101,6 +112,13 @@ int es_cmd_evaluate(es_cli *cli, int argc, char **argv)
             for (size_t j = 0; j < K; j++)
                 printf(" %6lld", (long long)met.confusion[i * K + j]);
             printf("\n");
+        }
+        printf("at the model's validation thresholds (alert when p >= t):\n");
+        for (size_t k = 0; k < K; k++) {
+            double p, rc2;
+            es_threshold_metrics(r.probs, r.labels, r.n, K, k, es_model_threshold(m, k), &p, &rc2);
+            printf("%-16s t=%.4f  precision %.4f  recall %.4f\n", names[k],
+                   (double)es_model_threshold(m, k), p, rc2);
         }
         rc = fflush(stdout) == 0 ? ES_EXIT_OK : ES_EXIT_FAIL;
     }

@@ -8,7 +8,9 @@
 #include "cli.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +113,12 @@ int es_cmd_status(es_cli *cli, int argc, char **argv)
     double acc = -1, f1 = -1;
     if (latest[0])
         model_metrics(models, latest, &acc, &f1);
+    /* A run left "running" by a process that no longer exists was killed;
+     * the next retrain will mark it so, say it now. (Same host: the catalog
+     * lives in the models directory next to the lock.) */
+    if (have_last && strcmp(last.status, "running") == 0 && last.pid > 0 &&
+        kill((pid_t)last.pid, 0) != 0 && errno == ESRCH)
+        snprintf(last.status, sizeof last.status, "interrupted");
     double last_rate = have_good && good.cache_hits + good.cache_misses > 0
                            ? (double)good.cache_hits / (double)(good.cache_hits + good.cache_misses)
                            : -1;

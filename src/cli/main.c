@@ -26,6 +26,8 @@ static const es_cmd commands[] = {
     {"train", es_cmd_train, "train a new model version from a folder of labelled recordings"},
     {"evaluate", es_cmd_evaluate, "score a model on a labelled folder (metrics)"},
     {"predict", es_cmd_predict, "classify audio files (optionally a timeline of windows)"},
+    {"retrain", es_cmd_retrain, "download new recordings, retrain when due, publish the model"},
+    {"models", es_cmd_models, "list, pull or roll back model versions (local and S3)"},
     {"status", es_cmd_status, "training catalog: classes, new recordings, cache, current model"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command"},

@@ -64,7 +64,9 @@ es_status es_afile_open(const char *path, es_afile **out, es_error *err)
         es_afile_abort(f);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory opening %s", path);
     }
-    snprintf(f->tmp, n, "%s/.%s.tmp.XXXXXX", dir, es_path_base(path));
+    /* NAME_MAX is 255: keep the temporary's name legal for any legal target
+     * name by using at most 200 bytes of it (uniqueness comes from XXXXXX). */
+    snprintf(f->tmp, n, "%s/.%.200s.tmp.XXXXXX", dir, es_path_base(path));
     free(dir);
     int fd = mkostemp(f->tmp, O_CLOEXEC);
     if (fd < 0) {

@@ -12,6 +12,7 @@
  */
 #include "ecosight/nn_conv.h"
 
+#include <stddef.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -116,28 +117,13 @@ static void dw3x3_generic(float *out, const float *in, const float *w, const flo
 }
 
 #ifdef ES_X86
-/* One output pixel of the depthwise conv for channels [c0, c0+VW), all taps
- * checked (borders). VEC/LOAD/FMA are the ISA's. */
-#define DW_PIXEL_CHECKED(VEC, LOAD, FMA, SET0, MAX)                                              \
-    do {                                                                                          \
-        VEC acc = bias ? LOAD(bias + c0) : SET0();                                                \
-        for (int y = 0; y < 3; y++) {                                                             \
-            int iy = oy * stride - py + y;                                                        \
-            if (iy < 0 || iy >= H)                                                                \
-                continue;                                                                         \
-            for (int x = 0; x < 3; x++) {                                                         \
-                int ix = ox * stride - px + x;                                                    \
-                if (ix < 0 || ix >= W)                                                            \
-                    continue;                                                                     \
-                acc = FMA(LOAD(img + ((size_t)iy * W + ix) * C + c0), wv[y * 3 + x], acc);        \
-            }                                                                                     \
-        }                                                                                         \
-        if (relu)                                                                                 \
-            acc = MAX(acc, SET0());                                                               \
-        STORE(o + c0, acc);                                                                       \
-    } while (0)
-
-#define DW_BODY(VW, VEC, LOAD, STORE_, FMA, SET0, MAX)                                            \
+/* The depthwise conv, one block of VW channels at a time over the whole
+ * image (so the block's slice of the input, one cache line per pixel, stays
+ * in L1 while the three rows of taps reuse it), the block's nine weight
+ * vectors held in registers. Interior pixels (all nine taps inside the
+ * image) take a straight-line path; border pixels loop over their valid
+ * taps. VEC/LOAD/STORE_/FMA/SET0/MAX are the ISA's. */
+#define DW_BODY(VW, VEC, LOAD, STORE_, FMA, SET0, MAX, ADD)                                            \
     int Ho = es_conv_same_out(H, stride), Wo = es_conv_same_out(W, stride);                       \
     int py = same_pad_before(H, 3, stride), px = same_pad_before(W, 3, stride);                   \
     /* Output columns whose three taps are all inside the image. */                               \
@@ -146,38 +132,49 @@ static void dw3x3_generic(float *out, const float *in, const float *w, const flo
         ox_hi = Wo;                                                                               \
     if (ox_lo > ox_hi)                                                                            \
         ox_lo = ox_hi;                                                                            \
+    size_t rs = (size_t)W * C;                                                                    \
     for (int b = 0; b < B; b++) {                                                                 \
         const float *img = in + (size_t)b * H * W * C;                                            \
-        for (int oy = 0; oy < Ho; oy++) {                                                         \
-            float *orow = out + ((size_t)b * Ho + oy) * Wo * C;                                   \
-            int y0 = oy * stride - py;                                                            \
-            int rows_ok = y0 >= 0 && y0 + 2 < H;                                                  \
-            for (int c0 = 0; c0 < C; c0 += VW) {                                                  \
-                VEC wv[9];                                                                        \
-                for (int t = 0; t < 9; t++)                                                       \
-                    wv[t] = LOAD(w + (size_t)t * C + c0);                                         \
-                VEC bv = bias ? LOAD(bias + c0) : SET0();                                         \
+        float *oimg = out + (size_t)b * Ho * Wo * C;                                              \
+        for (int c0 = 0; c0 < C; c0 += VW) {                                                      \
+            VEC wv[9];                                                                            \
+            for (int t = 0; t < 9; t++)                                                           \
+                wv[t] = LOAD(w + (size_t)t * C + c0);                                             \
+            VEC bv = bias ? LOAD(bias + c0) : SET0();                                             \
+            for (int oy = 0; oy < Ho; oy++) {                                                     \
+                float *orow = oimg + (size_t)oy * Wo * C + c0;                                    \
+                int y0 = oy * stride - py;                                                        \
+                int rows_ok = y0 >= 0 && y0 + 2 < H;                                              \
+                int in_lo = rows_ok ? ox_lo : 0, in_hi = rows_ok ? ox_hi : 0;                     \
+                int ylo = y0 < 0 ? -y0 : 0, yhi = y0 + 3 > H ? H - y0 : 3;                        \
                 for (int ox = 0; ox < Wo; ox++) {                                                 \
                     float *o = orow + (size_t)ox * C;                                             \
-                    if (!rows_ok || ox < ox_lo || ox >= ox_hi) {                                  \
-                        DW_PIXEL_CHECKED(VEC, LOAD, FMA, SET0, MAX);                              \
-                        continue;                                                                 \
-                    }                                                                             \
-                    const float *ip = img + ((size_t)y0 * W + (size_t)(ox * stride - px)) * C + c0; \
-                    size_t rs = (size_t)W * C;                                                    \
+                    int x0 = ox * stride - px;                                                    \
+                    const float *ip = img + (y0 * (ptrdiff_t)W + x0) * (ptrdiff_t)C + c0;         \
                     VEC acc = bv;                                                                 \
-                    acc = FMA(LOAD(ip), wv[0], acc);                                              \
-                    acc = FMA(LOAD(ip + C), wv[1], acc);                                          \
-                    acc = FMA(LOAD(ip + 2 * C), wv[2], acc);                                      \
-                    acc = FMA(LOAD(ip + rs), wv[3], acc);                                         \
-                    acc = FMA(LOAD(ip + rs + C), wv[4], acc);                                     \
-                    acc = FMA(LOAD(ip + rs + 2 * C), wv[5], acc);                                 \
-                    acc = FMA(LOAD(ip + 2 * rs), wv[6], acc);                                     \
-                    acc = FMA(LOAD(ip + 2 * rs + C), wv[7], acc);                                 \
-                    acc = FMA(LOAD(ip + 2 * rs + 2 * C), wv[8], acc);                             \
+                    if (ox >= in_lo && ox < in_hi) {                                              \
+                        /* Three short chains (one per tap row), then summed. */                  \
+                        VEC a1 = SET0(), a2 = SET0();                                             \
+                        acc = FMA(LOAD(ip), wv[0], acc);                                          \
+                        a1 = FMA(LOAD(ip + rs), wv[3], a1);                                       \
+                        a2 = FMA(LOAD(ip + 2 * rs), wv[6], a2);                                   \
+                        acc = FMA(LOAD(ip + C), wv[1], acc);                                      \
+                        a1 = FMA(LOAD(ip + rs + C), wv[4], a1);                                   \
+                        a2 = FMA(LOAD(ip + 2 * rs + C), wv[7], a2);                               \
+                        acc = FMA(LOAD(ip + 2 * C), wv[2], acc);                                  \
+                        a1 = FMA(LOAD(ip + rs + 2 * C), wv[5], a1);                               \
+                        a2 = FMA(LOAD(ip + 2 * rs + 2 * C), wv[8], a2);                           \
+                        acc = ADD(acc, ADD(a1, a2));                                              \
+                    } else {                                                                      \
+                        int xlo = x0 < 0 ? -x0 : 0, xhi = x0 + 3 > W ? W - x0 : 3;                \
+                        for (int y = ylo; y < yhi; y++)                                           \
+                            for (int x = xlo; x < xhi; x++)                                       \
+                                acc = FMA(LOAD(ip + (ptrdiff_t)y * (ptrdiff_t)rs + x * C),        \
+                                          wv[y * 3 + x], acc);                                    \
+                    }                                                                             \
                     if (relu)                                                                     \
                         acc = MAX(acc, SET0());                                                   \
-                    STORE_(o + c0, acc);                                                          \
+                    STORE_(o, acc);                                                               \
                 }                                                                                 \
             }                                                                                     \
         }                                                                                         \
@@ -190,7 +187,7 @@ __attribute__((target("avx512f"))) static void dw3x3_avx512(float *out, const fl
                                                             int stride, int relu)
 {
     DW_BODY(16, __m512, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_setzero_ps,
-            _mm512_max_ps)
+            _mm512_max_ps, _mm512_add_ps)
 }
 #undef STORE
 #define STORE _mm256_storeu_ps
@@ -200,7 +197,7 @@ __attribute__((target("avx2,fma"))) static void dw3x3_avx2(float *out, const flo
                                                           int relu)
 {
     DW_BODY(8, __m256, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_setzero_ps,
-            _mm256_max_ps)
+            _mm256_max_ps, _mm256_add_ps)
 }
 #undef STORE
 
@@ -286,12 +283,7 @@ __attribute__((target("avx2,fma"))) static void conv2d_c32_avx2(
 
 static int cpu_level(void)
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return 2;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return 1;
-    return 0;
+    return es_nn_isa_level();
 }
 #endif
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,21 @@ cJSON *es_metrics_to_cjson(const es_metrics *m, const char *const *names)
     return o;
 }
 
+cJSON *es_threshold_metrics_cjson(const float *probs, const int *labels, size_t n, size_t K,
+                                  const float *thr, const char *const *names)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t k = 0; o && k < K; k++) {
+        double p, r;
+        es_threshold_metrics(probs, labels, n, K, k, thr[k], &p, &r);
+        cJSON *c = cJSON_AddObjectToObject(o, names[k]);
+        cJSON_AddNumberToObject(c, "threshold", thr[k]);
+        cJSON_AddItemToObject(c, "precision", es_json_num(p));
+        cJSON_AddItemToObject(c, "recall", es_json_num(r));
+    }
+    return o;
+}
+
 char *es_metrics_json_text(const es_metrics *m, const char *const *class_names)
 {
     cJSON *o = es_metrics_to_cjson(m, class_names);
@@ -124,7 +140,10 @@ es_status es_models_set_latest(const char *models_dir, const char *version, es_e
     char *vdir = es_path_join(models_dir, version);
     char *latest = es_path_join(models_dir, "latest");
     char tmpname[64];
-    snprintf(tmpname, sizeof tmpname, ".latest.tmp.%ld", (long)getpid());
+    /* pid and thread: two threads of one server (retrain, rollback) never
+     * share the temporary name. */
+    snprintf(tmpname, sizeof tmpname, ".latest.tmp.%ld.%lx", (long)getpid(),
+             (unsigned long)pthread_self());
     char *tmp = es_path_join(models_dir, tmpname);
     es_status rc = ES_OK;
     if (!vdir || !latest || !tmp) {

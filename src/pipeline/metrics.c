@@ -219,3 +219,18 @@ done:
     free(pos);
     return best_t;
 }
+
+void es_threshold_metrics(const float *probs, const int *labels, size_t n, size_t K, size_t k,
+                          double t, double *precision, double *recall)
+{
+    size_t tp = 0, predicted = 0, pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        int is_pos = (size_t)labels[i] == k;
+        int hit = probs[i * K + k] >= t;
+        pos += is_pos;
+        predicted += hit;
+        tp += is_pos && hit;
+    }
+    *precision = predicted ? (double)tp / (double)predicted : 0.0;
+    *recall = pos ? (double)tp / (double)pos : 0.0;
+}

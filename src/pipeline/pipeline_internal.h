@@ -19,6 +19,9 @@ es_status es_json_write(const char *path, const cJSON *doc, es_error *err);
 es_status es_json_read(const char *path, cJSON **out, es_error *err);
 /* The performance_metrics.json object for metrics m. */
 cJSON *es_metrics_to_cjson(const es_metrics *m, const char *const *class_names);
+/* {class: {threshold, precision, recall}} of thresholds thr[] on (probs, labels). */
+cJSON *es_threshold_metrics_cjson(const float *probs, const int *labels, size_t n, size_t K,
+                                  const float *thr, const char *const *names);
 /* A double as a JSON number, or null when not finite. */
 cJSON *es_json_num(double v);
 /* The front-end parameter string of the features: YAMNet's plus max_seconds. */

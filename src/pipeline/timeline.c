@@ -3,6 +3,8 @@
  * from the decoder so an hour-long file needs one window of memory, and
  * consecutive detections of one class merged into events with start and end
  * times (what a ranger wants from a night of audio: "gunshot 02:13:05-02:13:09").
+ * The last window ends with the recording, so a tail shorter than the hop is
+ * still scored.
  */
 #include "pipeline_internal.h"
 
@@ -57,6 +59,61 @@ static es_status add_window(es_timeline_result *res, const es_timeline_window *w
     return ES_OK;
 }
 
+typedef struct tl_state {
+    const es_model *m;
+    const es_yamnet *y;
+    const es_timeline_opts *o;
+    es_timeline_window_fn on_window;
+    void *ud;
+    es_timeline_result *res;
+    float *probs;
+    int open;
+} tl_state;
+
+/* Score one window of n samples starting at sample `pos`. */
+static es_status score(tl_state *t, const float *wave, size_t n, int64_t pos, es_error *err)
+{
+    const double sr = ES_YAMNET_SAMPLE_RATE;
+    size_t K = es_model_num_classes(t->m);
+    float emb[ES_EMBED_DIM];
+    es_status rc = es_yamnet_embed_mean(t->y, wave, n, t->o->threads, emb, err);
+    if (rc == ES_OK)
+        rc = es_model_predict_embedding(t->m, emb, t->probs, err);
+    if (rc != ES_OK)
+        return rc;
+    size_t best = 0;
+    for (size_t k = 1; k < K; k++)
+        if (t->probs[k] > t->probs[best])
+            best = k;
+    es_timeline_window w = {(double)pos / sr, ((double)pos + (double)n) / sr, (int)best,
+                            t->probs[best], t->probs};
+    t->res->windows++;
+    if (t->on_window && t->on_window(t->ud, &w) != 0)
+        return es_error_set(err, ES_ERR_CANCELLED, "timeline: stopped by the caller");
+    return add_window(t->res, &w, t->probs[best] >= t->o->min_confidence, &t->open, err);
+}
+
+/* Read up to n samples (fewer only at the end of the stream). */
+static es_status read_full(es_audio_stream *s, float *buf, size_t n, size_t *got_out, int *eof,
+                           es_error *err)
+{
+    size_t have = 0;
+    while (have < n && !*eof) {
+        int64_t got = 0;
+        es_status rc = es_audio_stream_read(s, buf + have, (int64_t)(n - have), &got, err);
+        if (rc != ES_OK)
+            return rc;
+        if (got == 0)
+            *eof = 1;
+        have += (size_t)got;
+    }
+    *got_out = have;
+    return ES_OK;
+}
+
+/* Windows of W samples every H samples; the last window is moved back to end
+ * with the recording when a tail shorter than the hop remains, so every
+ * sample is scored. Memory: one window plus one hop. */
 static es_status run_stream(const es_model *m, const es_yamnet *y, es_audio_stream *s,
                             const es_timeline_opts *opts_in, es_timeline_window_fn on_window,
                             void *ud, es_timeline_result *res, es_error *err)
@@ -71,58 +128,43 @@ static es_status run_stream(const es_model *m, const es_yamnet *y, es_audio_stre
     size_t W = (size_t)(o.window_s * sr), H = (size_t)(o.hop_s * sr);
     size_t K = es_model_num_classes(m);
     float *buf = malloc(W * sizeof(float));
-    float *probs = malloc(K * sizeof(float));
-    if (!buf || !probs) {
-        free(buf);
-        free(probs);
-        return es_error_set(err, ES_ERR_NOMEM, "timeline: out of memory");
+    float *hop = malloc(H * sizeof(float));
+    tl_state t = {m, y, &o, on_window, ud, res, malloc(K * sizeof(float)), 0};
+    es_status rc = ES_OK;
+    if (!buf || !hop || !t.probs) {
+        rc = es_error_set(err, ES_ERR_NOMEM, "timeline: out of memory");
+        goto done;
     }
     size_t have = 0;
     int64_t pos = 0; /* sample index of buf[0] */
-    int eof = 0, open = 0;
-    es_status rc = ES_OK;
-    for (;;) {
-        while (have < W && !eof) {
-            int64_t got = 0;
-            rc = es_audio_stream_read(s, buf + have, (int64_t)(W - have), &got, err);
-            if (rc != ES_OK)
-                goto done;
-            if (got == 0)
-                eof = 1;
-            have += (size_t)got;
-            res->duration_s = ((double)pos + (double)have) / sr;
-        }
-        /* A full window, or the only (short) window of a short recording. */
-        if (have == W || (eof && res->windows == 0 && have > 0)) {
-            float emb[ES_EMBED_DIM];
-            if ((rc = es_yamnet_embed_mean(y, buf, have, o.threads, emb, err)) != ES_OK ||
-                (rc = es_model_predict_embedding(m, emb, probs, err)) != ES_OK)
-                goto done;
-            size_t best = 0;
-            for (size_t k = 1; k < K; k++)
-                if (probs[k] > probs[best])
-                    best = k;
-            es_timeline_window w = {(double)pos / sr, ((double)pos + (double)have) / sr,
-                                    (int)best, probs[best], probs};
-            res->windows++;
-            if (on_window && on_window(ud, &w) != 0) {
-                rc = es_error_set(err, ES_ERR_CANCELLED, "timeline: stopped by the caller");
-                goto done;
-            }
-            if ((rc = add_window(res, &w, probs[best] >= o.min_confidence, &open, err)) != ES_OK)
-                goto done;
-        }
-        if (eof || have < W)
-            break;
-        memmove(buf, buf + H, (W - H) * sizeof(float));
-        have = W - H;
-        pos += (int64_t)H;
-    }
-    if (res->windows == 0)
+    int eof = 0;
+    if ((rc = read_full(s, buf, W, &have, &eof, err)) != ES_OK)
+        goto done;
+    res->duration_s = (double)have / sr;
+    if (have == 0) {
         rc = es_error_set(err, ES_ERR_EMPTY, "timeline: the recording holds no audio");
+        goto done;
+    }
+    /* The first window (the only, shorter one for a recording below W). */
+    if ((rc = score(&t, buf, have, pos, err)) != ES_OK || have < W)
+        goto done;
+    for (;;) {
+        size_t g;
+        if ((rc = read_full(s, hop, H, &g, &eof, err)) != ES_OK)
+            goto done;
+        res->duration_s = ((double)pos + (double)W + (double)g) / sr;
+        if (g == 0)
+            break;
+        memmove(buf, buf + g, (W - g) * sizeof(float));
+        memcpy(buf + (W - g), hop, g * sizeof(float));
+        pos += (int64_t)g;
+        if ((rc = score(&t, buf, W, pos, err)) != ES_OK || g < H)
+            goto done;
+    }
 done:
     free(buf);
-    free(probs);
+    free(hop);
+    free(t.probs);
     if (rc != ES_OK)
         es_timeline_result_clear(res);
     return rc;

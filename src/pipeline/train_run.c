@@ -16,6 +16,7 @@
 #include "ecosight/yamnet.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +252,7 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
     for (int v = 0; v < f->nvar; v++) {
         const char *aug = v == 0 ? "original" : es_augment_name(f->aug[v - 1]);
         if (c->cache && c->cache->get &&
-            c->cache->get(c->cache->ud, f->key, aug, c->seed, r->ysha, r->params,
+            c->cache->get(c->cache->ud, f->key, aug, v == 0 ? 0 : c->seed, r->ysha, r->params,
                           f->rows + (size_t)v * ES_EMBED_DIM, ES_EMBED_DIM) == 1) {
             __atomic_fetch_add(&r->hits, 1, __ATOMIC_RELAXED);
             continue;
@@ -275,6 +276,8 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
         }
         miss_idx[nmiss++] = v;
     }
+    /* The original's embedding does not depend on the seed: it is cached
+     * under seed 0 so runs with other seeds reuse it. */
     if (nmiss > 0) {
         float *emb = malloc((size_t)nmiss * ES_EMBED_DIM * sizeof(float));
         if (!emb) {
@@ -293,7 +296,8 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
                    ES_EMBED_DIM * sizeof(float));
             if (c->cache && c->cache->put)
                 c->cache->put(c->cache->ud, f->key,
-                              v == 0 ? "original" : es_augment_name(f->aug[v - 1]), c->seed,
+                              v == 0 ? "original" : es_augment_name(f->aug[v - 1]),
+                              v == 0 ? 0 : c->seed,
                               r->ysha, r->params, emb + (size_t)q * ES_EMBED_DIM, ES_EMBED_DIM);
         }
         free(emb);
@@ -375,7 +379,8 @@ static cJSON *str_array(char **items, size_t n)
 /* Write every artifact into dir (a fresh temporary directory). */
 static es_status write_artifacts(const run *r, const char *dir, const char *version,
                                  const es_head *head, const es_fit_history *hist,
-                                 const es_metrics *tm, const float *thr, const float *cw,
+                                 const es_metrics *tm, const float *tprobs,
+                                 const int *tlabels, const float *thr, const float *cw,
                                  char **keys, const es_train_result *res, es_error *err)
 {
     const es_train_config *c = r->cfg;
@@ -488,6 +493,10 @@ static es_status write_artifacts(const run *r, const char *dir, const char *vers
 
     cJSON *pm = es_metrics_to_cjson(tm, (const char *const *)r->classes);
     cJSON_AddStringToObject(pm, "split", "test");
+    /* The validation thresholds applied to the test split (gun_shot alerts). */
+    cJSON_AddItemToObject(pm, "threshold_metrics",
+                          es_threshold_metrics_cjson(tprobs, tlabels, tm->n, r->K, thr,
+                                                     (const char *const *)r->classes));
     p = es_path_join(dir, "performance_metrics.json");
     rc = es_json_write(p, pm, err);
     free(p);
@@ -596,7 +605,8 @@ static es_status make_version_dir(const char *models_dir, const char *want, char
         if (exists)
             continue;
         char tmpname[128];
-        snprintf(tmpname, sizeof tmpname, ".tmp-%s-%ld", name, (long)getpid());
+        snprintf(tmpname, sizeof tmpname, ".tmp-%s-%ld-%lx", name, (long)getpid(),
+                 (unsigned long)pthread_self());
         char *tmp = es_path_join(models_dir, tmpname);
         if (!tmp)
             return es_error_set(err, ES_ERR_NOMEM, "out of memory");
@@ -703,6 +713,18 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         (rc = gather(&R, ES_SPLIT_VAL, 0, &va, err)) != ES_OK ||
         (rc = gather(&R, ES_SPLIT_TEST, 1, &te, err)) != ES_OK)
         goto fail;
+    /* Counts of usable originals (decode failures dropped) for the summary,
+     * and every class must still have training data. */
+    memset(cnt, 0, R.K * sizeof *cnt);
+    for (size_t i = 0; i < R.n; i++)
+        if (R.files[i].nvar > 0)
+            cnt[R.files[i].label][R.files[i].split]++;
+    for (size_t k = 0; k < R.K; k++)
+        if (cnt[k][ES_SPLIT_TRAIN] == 0) {
+            rc = es_error_set(err, ES_ERR_EMPTY,
+                              "class %s has no decodable training files", R.classes[k]);
+            goto fail;
+        }
     if (tr.n == 0 || te.n == 0) {
         rc = es_error_set(err, ES_ERR_EMPTY, "train: %zu training and %zu test samples: too few",
                           tr.n, te.n);
@@ -774,14 +796,14 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
     es_fit_config fc = es_fit_default_config();
     fc.epochs = cfg->epochs;
     fc.batch_size = cfg->batch_size;
-    fc.lr = (float)cfg->learning_rate;
+    fc.lr = cfg->learning_rate;
     fc.beta1 = (float)cfg->beta1;
     fc.beta2 = (float)cfg->beta2;
     fc.eps = (float)cfg->adam_eps;
     fc.patience = cfg->patience;
     fc.lr_patience = cfg->lr_patience;
-    fc.lr_factor = (float)cfg->lr_factor;
-    fc.min_lr = (float)cfg->min_lr;
+    fc.lr_factor = cfg->lr_factor;
+    fc.min_lr = cfg->min_lr;
     fc.class_weights = cw;
     fc.seed = cfg->seed;
     fc.cancel = cfg->cancel;
@@ -827,7 +849,8 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         (rc = make_version_dir(cfg->models_dir, cfg->version_name, &version, &tmpdir, err)) !=
             ES_OK)
         goto fail;
-    if ((rc = write_artifacts(&R, tmpdir, version, head, &hist, &tm, thr, cw, keys, res, err)) !=
+    if ((rc = write_artifacts(&R, tmpdir, version, head, &hist, &tm, tprobs, te.y, thr, cw, keys,
+                              res, err)) !=
         ES_OK)
         goto fail;
     final = es_path_join(cfg->models_dir, version);

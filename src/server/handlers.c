@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include "ecosight/audio.h"
+#include "ecosight/pipeline_retrain.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -307,7 +308,7 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
 static enum MHD_Result h_retrain(es_req *q, struct MHD_Connection *c)
 {
     const char *reason = "api";
-    long min_new = 0;
+    long min_new = ES_RETRAIN_DEFAULT_MIN_NEW;
     cJSON *doc = NULL;
     if (q->json.len > 0) {
         doc = cJSON_ParseWithLength(q->json.data, q->json.len);
@@ -359,26 +360,6 @@ static enum MHD_Result h_doc(es_req *q, struct MHD_Connection *c, cJSON *doc)
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                 */
 
-void es_srv_load_initial(es_server *s)
-{
-    es_error err;
-    if (es_store_open_dir(s->models_dir, &s->store, &err) != ES_OK) {
-        s->store = NULL;
-        es_log_warn(s->log, "uploads will not be cataloged: %s", es_error_text(&err));
-    }
-}
-
-void es_srv_shutdown_jobs(es_server *s)
-{
-    (void)s;
-}
-
-void es_srv_close_resources(es_server *s)
-{
-    es_store_close(s->store);
-    s->store = NULL;
-}
-
 enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c)
 {
     switch (q->route) {
@@ -388,6 +369,7 @@ enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c)
     case ES_ROUTE_METRICS: return h_metrics(q, c);
     case ES_ROUTE_PROMETHEUS: return h_prometheus(q, c);
     case ES_ROUTE_OPENAPI: return h_openapi(q, c);
+    case ES_ROUTE_PREDICT: return es_srv_predict(q, c);
     case ES_ROUTE_UPLOAD: return h_upload(q, c);
     case ES_ROUTE_RETRAIN: return h_retrain(q, c);
     case ES_ROUTE_RETRAIN_STATUS: return h_doc(q, c, es_srv_job_status(&q->srv->job));

@@ -7,6 +7,7 @@
 #define ES_SERVER_INTERNAL_H
 
 #include "ecosight/server.h"
+#include "ecosight/s3.h"
 #include "ecosight/store.h"
 
 #include "holder.h"
@@ -71,6 +72,8 @@ struct es_server {
     es_srv_job job;
     void *yamnet;              /* es_yamnet *, shared by every version; NULL: none */
     es_store *store;           /* the catalog (NULL when it cannot be opened) */
+    es_s3_client *s3;          /* uploads and model pulls; NULL when S3 is not configured */
+    const char *s3_bucket;     /* owned by the S3 configuration */
 };
 
 /* One request, from its first header callback to its completion. */
@@ -122,6 +125,10 @@ void es_srv_job_destroy(es_srv_job *j);
 /* Start a retrain unless one runs: 1 started, 0 already running, -1 error. */
 int es_srv_job_start(es_server *s, const char *reason, long min_new_samples, es_error *err);
 cJSON *es_srv_job_status(es_srv_job *j);
+/* Model versions (model.c): open one whole for serving, as an es_ref
+ * holding an es_srv_model. */
+es_status es_srv_model_open(const char *dir, es_ref **out, es_error *err);
+enum MHD_Result es_srv_predict(es_req *q, struct MHD_Connection *c);
 /* Models (models.c). */
 cJSON *es_srv_models_list(es_server *s);
 cJSON *es_srv_training_history(es_server *s);

@@ -7,6 +7,8 @@
  */
 #include "internal.h"
 
+#include "ecosight/pipeline_retrain.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +72,9 @@ int es_srv_job_start(es_server *s, const char *reason, long min_new_samples, es_
         return 0;
     es_error_set(err, ES_ERR_UNSUPPORTED, "the retraining pipeline is not part of this build yet");
     return -1;
+}
+
+void es_srv_shutdown_jobs(es_server *s)
+{
+    (void)s;
 }

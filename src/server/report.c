@@ -433,9 +433,12 @@ static void write_report(report_ctx *c, const char *version, const cJSON *metric
     }
     put(c, "</div></div>\n");
     const cJSON *tc = field(meta, "training_config");
-    card(c, "Test loss", "r-test-loss",
-         field(metrics, "test_loss") ? field(metrics, "test_loss") : field(meta, "test_loss"), 0,
-         "%.4f");
+    const cJSON *loss = field(metrics, "test_loss");
+    if (!cJSON_IsNumber(loss))
+        loss = field(metrics, "loss");
+    if (!cJSON_IsNumber(loss))
+        loss = field(meta, "test_loss");
+    card(c, "Test loss", "r-test-loss", loss, 0, "%.4f");
     card(c, "Train samples", "r-train", field(tc, "train_samples"), 0, "%.0f");
     card(c, "Validation samples", "r-val", field(tc, "val_samples"), 0, "%.0f");
     card(c, "Test samples", "r-test", field(tc, "test_samples"), 0, "%.0f");

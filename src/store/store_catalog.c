@@ -434,7 +434,8 @@ es_status es_store_last_run(es_store *s, const char *status, es_run_info *out, e
     es_status rc = es_store_prepare(
         s,
         "SELECT id, started, coalesce(finished, 0), status, version, trigger, stage, error,"
-        " added, changed, cache_hits, cache_misses, test_accuracy, stages_json FROM runs"
+        " added, changed, cache_hits, cache_misses, test_accuracy, stages_json,"
+        " coalesce(pid, 0) FROM runs"
         " WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT 1",
         &st, err);
     if (rc == ES_OK) {
@@ -455,6 +456,7 @@ es_status es_store_last_run(es_store *s, const char *status, es_run_info *out, e
             out->cache_misses = sqlite3_column_int64(st, 11);
             out->test_accuracy =
                 sqlite3_column_type(st, 12) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, 12);
+            out->pid = sqlite3_column_int64(st, 14);
             const unsigned char *j = sqlite3_column_text(st, 13);
             if (j && !(out->stages_json = strdup((const char *)j)))
                 rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");

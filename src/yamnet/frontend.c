@@ -18,6 +18,8 @@
  */
 #include "frontend.h"
 
+#include "ecosight/nn_conv.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +119,7 @@ void yam_frontend_free(yam_frontend *f)
 typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
 
 #define FRAME_MAG_BODY                                                                            \
-    v8d re[YAM_CFFT], im[YAM_CFFT];                                                               \
+    v8d re[YAM_CFFT], im[YAM_CFFT], spec[YAM_BINS];                                               \
     for (int n = 0; n < YAM_CFFT; n++) {                                                          \
         int r = f->bitrev[n];                                                                     \
         re[r] = x[2 * n];                                                                         \
@@ -146,47 +148,75 @@ typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
         v8d orr = 0.5 * (ai - bi), oi = -0.5 * (ar - br);                                         \
         v8d tr = orr * pr - oi * pi, ti = orr * pi + oi * pr;                                     \
         v8d xr = er + tr, xi = ei + ti;                                                           \
-        mag[k] = xr * xr + xi * xi; /* squared; the caller takes the root */                      \
+        V8_SQRT_TO(spec[k], xr * xr + xi * xi);                                                   \
+    }                                                                                             \
+    /* The mel filterbank, all lanes at once. */                                                 \
+    for (int b = 0; b < ES_YAMNET_MEL_BANDS; b++) {                                               \
+        v8d acc = {0};                                                                            \
+        for (int k = f->lo[b]; k < f->hi[b]; k++)                                                 \
+            acc += f->wt[b][k - f->lo[b]] * spec[k];                                              \
+        mel[b] = acc;                                                                             \
     }
 
-/* |X[k]|^2, k = 0..256, of YAM_LANES 512-point real frames x[point] (a lane each). */
-static void frame_mag_generic(const yam_frontend *f, const v8d *x, v8d *mag)
+/* Mel energies mel[64] of YAM_LANES 512-point real frames x[point] (a lane each). */
+#define V8_SQRT_TO(dst, a)                                                                        \
+    do {                                                                                          \
+        v8d t_ = (a);                                                                             \
+        for (int v_ = 0; v_ < YAM_LANES; v_++)                                                    \
+            (dst)[v_] = sqrt(t_[v_]);                                                             \
+    } while (0)
+static void frame_mag_generic(const yam_frontend *f, const v8d *x, v8d *mel)
 {
     FRAME_MAG_BODY
 }
+#undef V8_SQRT_TO
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void frame_mag_avx512(const yam_frontend *f,
-                                                                const v8d *x, v8d *mag)
+#include <immintrin.h>
+#define V8_SQRT_TO(dst, a) ((dst) = (v8d)_mm512_sqrt_pd((__m512d)(a)))
+__attribute__((target("avx512f"))) static void
+frame_mag_avx512(const yam_frontend *f, const v8d *x, v8d *mel)
 {
     FRAME_MAG_BODY
 }
-__attribute__((target("avx2,fma"))) static void frame_mag_avx2(const yam_frontend *f,
-                                                              const v8d *x, v8d *mag)
+#undef V8_SQRT_TO
+#define V8_SQRT_TO(dst, a)                                                                        \
+    do {                                                                                          \
+        union {                                                                                   \
+            v8d v;                                                                                \
+            __m256d h[2];                                                                         \
+        } u_ = {(a)};                                                                             \
+        u_.h[0] = _mm256_sqrt_pd(u_.h[0]);                                                        \
+        u_.h[1] = _mm256_sqrt_pd(u_.h[1]);                                                        \
+        (dst) = u_.v;                                                                             \
+    } while (0)
+__attribute__((target("avx2,fma"))) static void
+frame_mag_avx2(const yam_frontend *f, const v8d *x, v8d *mel)
 {
     FRAME_MAG_BODY
 }
+#undef V8_SQRT_TO
 #endif
 
-static void frame_mag(const yam_frontend *f, const v8d *x, v8d *mag)
+static void frame_mag(const yam_frontend *f, const v8d *x, v8d *mel)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
-        frame_mag_avx512(f, x, mag);
+    int level = es_nn_isa_level();
+    if (level == 2) {
+        frame_mag_avx512(f, x, mel);
         return;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        frame_mag_avx2(f, x, mag);
+    if (level == 1) {
+        frame_mag_avx2(f, x, mel);
         return;
     }
 #endif
-    frame_mag_generic(f, x, mag);
+    frame_mag_generic(f, x, mel);
 }
 
 void yam_frontend_frames(const yam_frontend *f, const float *wave, size_t n, size_t first,
                          size_t count, float *out)
 {
-    v8d x[YAM_NFFT], mag[YAM_BINS];
+    v8d x[YAM_NFFT], mel[ES_YAMNET_MEL_BANDS];
     for (size_t t0 = 0; t0 < count; t0 += YAM_LANES) {
         int lanes = count - t0 < YAM_LANES ? (int)(count - t0) : YAM_LANES;
         for (int v = 0; v < YAM_LANES; v++) {
@@ -198,18 +228,11 @@ void yam_frontend_frames(const yam_frontend *f, const float *wave, size_t n, siz
             for (int i = YAM_WIN; i < YAM_NFFT; i++)
                 x[i][v] = 0.0;
         }
-        frame_mag(f, x, mag);
+        frame_mag(f, x, mel);
         for (int v = 0; v < lanes; v++) {
             float *o = out + (t0 + (size_t)v) * ES_YAMNET_MEL_BANDS;
-            double m[YAM_BINS];
-            for (int k = 0; k < YAM_BINS; k++)
-                m[k] = sqrt(mag[k][v]);
-            for (int b = 0; b < ES_YAMNET_MEL_BANDS; b++) {
-                double acc = 0.0;
-                for (int k = f->lo[b]; k < f->hi[b]; k++)
-                    acc += f->wt[b][k - f->lo[b]] * m[k];
-                o[b] = (float)log(acc + 0.001);
-            }
+            for (int b = 0; b < ES_YAMNET_MEL_BANDS; b++)
+                o[b] = (float)log(mel[b][v] + 0.001);
         }
     }
 }

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define YAM_CHUNK 8
+#define YAM_CHUNK 16
 #define YAM_ROUND 256
 /* Largest activation of one patch: layer 2's pointwise output, 48x32x64. */
 #define YAM_ACT_FLOATS (48 * 32 * 64)
@@ -35,6 +35,7 @@ typedef struct yam_ws {
     float *frames;    /* log-mel of one chunk [YAM_CHUNK_FRAMES, 64] */
     float *patches;   /* [YAM_CHUNK, 96, 64] */
     float *emb;       /* [YAM_CHUNK, 1024] */
+    float *gemm;      /* GEMM scratch [ES_CONV_PW_SCRATCH_FLOATS] */
 } yam_ws;
 
 static void ws_free(yam_ws *w)
@@ -46,6 +47,7 @@ static void ws_free(yam_ws *w)
     es_yam_aligned_free(w->frames);
     es_yam_aligned_free(w->patches);
     es_yam_aligned_free(w->emb);
+    es_yam_aligned_free(w->gemm);
     memset(w, 0, sizeof *w);
 }
 
@@ -57,7 +59,8 @@ static es_status ws_init(yam_ws *w, es_error *err)
     w->frames = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK_FRAMES * ES_YAMNET_MEL_BANDS);
     w->patches = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * ES_YAMNET_PATCH_FLOATS);
     w->emb = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * ES_YAMNET_EMBED_DIM);
-    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb) {
+    w->gemm = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
+    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm) {
         ws_free(w);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for a YAMNet workspace");
     }
@@ -71,12 +74,12 @@ static es_status ws_init(yam_ws *w, es_error *err)
  * rows per load. */
 #define YAM_EARLY 5
 
-static void layer_forward(const yam_layer *L, float *tmp, float *io, int np)
+static void layer_forward(const yam_layer *L, float *tmp, float *io, int np, float *scratch)
 {
     es_conv_depthwise3x3_forward(tmp, io, L->dw_w, L->dw_b, np, L->h_in, L->w_in, L->cin,
                                  L->stride, 1);
     es_conv_pointwise_forward(io, tmp, L->pw_packed, L->pw_b, (int64_t)np * L->h_out * L->w_out,
-                              L->cin, L->cout, 1);
+                              L->cin, L->cout, 1, scratch);
 }
 
 /* The network on np <= YAM_CHUNK patches: embeddings [np, 1024]. */
@@ -91,11 +94,11 @@ static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int
                           m->conv1_b, 1, ES_YAMNET_PATCH_FRAMES, ES_YAMNET_MEL_BANDS, 1,
                           YAM_CONV1_OUT, 3, 3, 2, 1);
         for (int l = 0; l < YAM_EARLY; l++)
-            layer_forward(&m->layers[l], b, a, 1);
+            layer_forward(&m->layers[l], b, a, 1, w->gemm);
         memcpy(deep_a + (size_t)p * early_out, a, sizeof(float) * early_out);
     }
     for (int l = YAM_EARLY; l < YAM_LAYERS; l++)
-        layer_forward(&m->layers[l], deep_b, deep_a, np);
+        layer_forward(&m->layers[l], deep_b, deep_a, np, w->gemm);
     /* Global mean over the final 3x2 grid. */
     const int pos = 3 * 2;
     for (int p = 0; p < np; p++) {
@@ -110,10 +113,14 @@ static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int
     }
 }
 
-static void classify(const es_yamnet *m, const float *emb, int np, float *scores)
+static void classify(const es_yamnet *m, yam_ws *w, const float *emb, int np, float *scores)
 {
-    es_conv_pointwise_forward(scores, emb, m->fc_packed, m->fc_b, np, ES_YAMNET_EMBED_DIM,
+    if (m->fc_q)
+        es_conv_pw_q8_forward(scores, emb, m->fc_q, m->fc_scale, m->fc_b, np, ES_YAMNET_EMBED_DIM,
                               ES_YAMNET_NUM_CLASSES, 0);
+    else
+        es_conv_pointwise_forward(scores, emb, m->fc_packed, m->fc_b, np, ES_YAMNET_EMBED_DIM,
+                                  ES_YAMNET_NUM_CLASSES, 0, w->gemm);
     for (size_t i = 0; i < (size_t)np * ES_YAMNET_NUM_CLASSES; i++)
         scores[i] = 1.0f / (1.0f + expf(-scores[i]));
 }
@@ -203,7 +210,7 @@ static es_status run_patches_item(void *vctx, int64_t i, int t, es_error *err)
     float *emb = c->emb ? c->emb + p0 * ES_YAMNET_EMBED_DIM : w->emb;
     net_forward(c->m, w, c->patches + p0 * ES_YAMNET_PATCH_FLOATS, np, emb);
     if (c->scores)
-        classify(c->m, emb, np, c->scores + p0 * ES_YAMNET_NUM_CLASSES);
+        classify(c->m, w, emb, np, c->scores + p0 * ES_YAMNET_NUM_CLASSES);
     return ES_OK;
 }
 
@@ -293,7 +300,7 @@ static es_status waves_item(void *vctx, int64_t item, int t, es_error *err)
     float *emb = c->emb + a * ES_YAMNET_EMBED_DIM;
     net_forward(c->m, w, w->patches, np, emb);
     if (c->scores)
-        classify(c->m, emb, np, c->scores + a * ES_YAMNET_NUM_CLASSES);
+        classify(c->m, w, emb, np, c->scores + a * ES_YAMNET_NUM_CLASSES);
     return ES_OK;
 }
 

@@ -29,7 +29,9 @@ struct es_yamnet {
     float *conv1_w;   /* [3, 3, 1, 32] */
     float *conv1_b;   /* [32] */
     yam_layer layers[YAM_LAYERS];
-    float *fc_packed; /* es_conv_pw_pack of [521, 1024] */
+    float *fc_packed; /* es_conv_pw_pack of [521, 1024], when not int8 */
+    int8_t *fc_q;     /* [521, 1024] int8 weights (symmetric), when the file has them */
+    float *fc_scale;  /* [521] */
     float *fc_b;      /* [521] */
 };
 

@@ -70,6 +70,18 @@ for f in "$T/o2/dog_bark/"*; do cmp -s "$f" "$T/o3/dog_bark/$(basename "$f")" ||
 check "outputs do not depend on the other files or their order" [ $same -eq 1 ]
 run "$T/in" "$T/o4" --threads 2 --seed 7 >/dev/null 2>&1
 check "a different seed changes the outputs" bash -c "! diff -rq '$T/o2' '$T/o4' >/dev/null"
+# outputs of another seed's plan left in OUT_DIR are counted as stale and kept
+cp -r "$T/o4" "$T/o4b"
+run "$T/in" "$T/o4b" --threads 2 --json >"$T/stale.json" 2>/dev/null
+check "outputs from another seed's plan are reported stale, not deleted" python3 -c '
+import json, os, sys
+j = json.load(open(sys.argv[1])); d7, d42 = sys.argv[2], sys.argv[3]
+ok = True
+for c, v in j.items():
+    old = set(os.listdir(os.path.join(d7, c))); new = set(os.listdir(os.path.join(d42, c)))
+    ok &= v["stale_files"] == len(old - new)
+    ok &= set(os.listdir(os.path.join(sys.argv[4], c))) == old | new
+sys.exit(0 if ok and sum(v["stale_files"] for v in j.values()) > 0 else 1)' "$T/stale.json" "$T/o4" "$T/o2" "$T/o4b"
 
 # --- 3. re-run leaves correct files alone, repairs a damaged one
 touch -d '2001-01-01' "$T/o2/tiny/"*.wav
@@ -109,11 +121,35 @@ j=json.load(open(sys.argv[1]))
 sys.exit(0 if all(v["augmented_files"]==3*v["original_files"] for v in j.values()) else 1)' "$T/two.json"
 check "--per-file 2 picks a prefix of the 5-plan" bash -c "for f in '$T'/o8/*/*.wav; do c=\$(basename \$(dirname \$f)); [ -f '$T'/o2/\$c/\$(basename \$f) ] || exit 1; done"
 
+# --- 5b. clipping: a loud 16 kHz tone, volume_up only; the summary counts
+# exactly the samples whose float32 product exceeds +-1
+mkdir -p "$T/loud/c"
+python3 - "$T/loud/c/tone.wav" >"$T/want_clip.txt" <<'PY'
+import math, struct, sys, wave
+f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]
+s = [int(round(0.95 * 32767 * math.sin(2 * math.pi * 440 * i / 16000))) for i in range(16000)]
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+    w.writeframes(struct.pack("<%dh" % len(s), *s))
+print(sum(1 for v in s if abs(f32(f32(v / 32768.0) * f32(1.2))) > 1.0))
+PY
+run "$T/loud" "$T/o10" --augmentations volume_up --per-file 1 --json >"$T/clip.json" 2>/dev/null
+check "clipped samples counted exactly ($(cat "$T/want_clip.txt") expected)" python3 -c '
+import json,sys
+j=json.load(open(sys.argv[1])); want=int(open(sys.argv[2]).read())
+sys.exit(0 if want > 0 and j["c"]["clipped_samples"] == want else 1)' "$T/clip.json" "$T/want_clip.txt"
+check "the original is copied bit for bit (PCM16 in, PCM16 out)" python3 -c '
+import sys, wave
+a=wave.open(sys.argv[1]).readframes(10**6); b=wave.open(sys.argv[2]).readframes(10**6)
+sys.exit(0 if a == b else 1)' "$T/loud/c/tone.wav" "$T/o10/c/tone_original.wav"
+
 # --- 6. usage errors
 "$ES_BIN" augment "$T/in" >/dev/null 2>&1; check "missing OUT_DIR is a usage error (2)" [ $? -eq 2 ]
 "$ES_BIN" augment "$T/in" "$T/x" --augmentations nope >/dev/null 2>&1; check "unknown augmentation is a usage error" [ $? -eq 2 ]
 "$ES_BIN" augment "$T/in" "$T/x" --per-file 12 >/dev/null 2>&1; check "--per-file 12 is a usage error" [ $? -eq 2 ]
 "$ES_BIN" augment "$T/nowhere" "$T/x" >/dev/null 2>&1; check "missing IN_DIR fails (1)" [ $? -eq 1 ]
+"$ES_BIN" augment "$T/in" "$T/in/." >/dev/null 2>&1; check "OUT_DIR = IN_DIR is a usage error" [ $? -eq 2 ]
+check "and writes nothing into IN_DIR" [ -z "$(find "$T/in" -name '*_original.wav')" ]
 
 # --- 7. a killed run leaves only complete WAVs
 mkdir -p "$T/big/c"

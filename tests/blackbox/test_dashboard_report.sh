@@ -58,4 +58,25 @@ grep -q "nope" "$tmp/err" || { echo "FAIL: error does not name the directory: $(
 
 cd "$browser_dir"
 timeout 180 node check_report.js "$tmp/report.html" "$ver"
+
+# The same on a model `ecosight train` made (a few files of ../shared/data).
+shared=${ECOSIGHT_SHARED:-$src/../shared}
+audio=$shared/data/extracted_audio
+if [ -d "$audio" ] && [ -f "$shared/models/yamnet.tflite" ]; then
+  n=6; [ "${ES_SANITIZED:-0}" = 1 ] && n=3
+  for d in "$audio"/*/; do
+    c=$(basename "$d"); mkdir -p "$tmp/data/$c"
+    ls "$d" | sort | head -n "$n" | while read -r f; do cp "$d/$f" "$tmp/data/$c/"; done
+  done
+  nice -n 10 "$bin" -q train "$tmp/data" --out "$tmp/trained" --group-pattern '^([0-9]+)-' \
+    --per-file 1 --epochs 8 --seed 11 >/dev/null
+  "$bin" -q report "$tmp/trained/latest" -o "$tmp/trained.html"
+  v=$(readlink -f "$tmp/trained/latest")
+  grep -q "id=\"r-version\">$(basename "$v")<" "$tmp/trained.html" || { echo "FAIL: report names the wrong version"; exit 1; }
+  timeout 180 node check_report.js "$tmp/trained.html" "$v" report-trained
+elif [ "${ECOSIGHT_REQUIRE_SHARED:-0}" = 1 ]; then
+  echo "FAIL: $audio or the YAMNet model is missing"; exit 1
+else
+  echo "*** SKIPPED (part): no ../shared data, the report of a trained model was not checked ***"
+fi
 echo "test_dashboard_report: OK"

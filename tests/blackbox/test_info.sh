@@ -38,6 +38,10 @@ mkdir "$T/adir"
 : > "$T/empty.wav"
 head -c 3000 /dev/urandom > "$T/random.mp3"
 head -c 3000 /dev/urandom > "$T/random.wav"
+# an Ogg Vorbis file cut inside its headers (from the fuzz seed corpus; its
+# first byte is the fuzzer's name selector)
+SRC=${ES_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+tail -c +2 "$SRC/tests/fuzz/corpus/fuzz_decode/s_ogg" | head -c 300 > "$T/cut.ogg"
 
 # --- text form
 out=$("$BIN" info "$T/stereo.wav" "$T/mono24.wav" 2>"$T/err"); rc=$?
@@ -66,17 +70,18 @@ check "--json after the files (options may follow arguments)" \
 
 # --- a bad file among good ones
 json=$("$BIN" info --json "$T/stereo.wav" "$T/missing.wav" "$T/adir" "$T/empty.wav" \
-        "$T/random.mp3" "$T/random.wav" "$T/mono24.wav" 2>"$T/err"); rc=$?
+        "$T/random.mp3" "$T/random.wav" "$T/cut.ogg" "$T/mono24.wav" 2>"$T/err"); rc=$?
 check "bad files make exit 1" [ "$rc" -eq 1 ]
 check "every file is listed, in order" \
   [ "$(jq -r '.[].path' <<<"$json" | tr '\n' ' ')" = \
-    "$T/stereo.wav $T/missing.wav $T/adir $T/empty.wav $T/random.mp3 $T/random.wav $T/mono24.wav " ]
+    "$T/stereo.wav $T/missing.wav $T/adir $T/empty.wav $T/random.mp3 $T/random.wav $T/cut.ogg $T/mono24.wav " ]
 check "good files still described" \
-  [ "$(jq -c '[.[0].frames, .[6].frames]' <<<"$json")" = '[33075,2000]' ]
+  [ "$(jq -c '[.[0].frames, .[7].frames]' <<<"$json")" = '[33075,2000]' ]
 check "bad files carry only path and error" \
-  [ "$(jq -c '[.[1:6][] | keys | sort] | unique' <<<"$json")" = '[["error","path"]]' ]
+  [ "$(jq -c '[.[1:7][] | keys | sort] | unique' <<<"$json")" = '[["error","path"]]' ]
 for pair in "missing.wav:No such file" "adir:directory" "empty.wav:empty" \
-            "random.mp3:not a readable audio file" "random.wav:not a readable audio file"; do
+            "random.mp3:not a readable audio file" "random.wav:not a readable audio file" \
+            "cut.ogg:Ogg Vorbis headers"; do
   f=${pair%%:*}; why=${pair#*:}
   check "JSON error for $f names it and says '$why'" \
     [ "$(jq -n --argjson j "$json" --arg p "$T/$f" --arg w "$why" \
@@ -126,7 +131,7 @@ fi
 
 # --- valgrind: no leaks, no invalid reads/writes (not under ASan: they clash)
 if [ "${ES_SANITIZED:-0}" != 1 ] && command -v valgrind >/dev/null; then
-  files=("$T/stereo.wav" "$T/mono24.wav" "$T/missing.wav" "$T/random.mp3" "$T/random.wav")
+  files=("$T/stereo.wav" "$T/mono24.wav" "$T/missing.wav" "$T/random.mp3" "$T/random.wav" "$T/cut.ogg")
   [ -n "$S" ] && [ -d "$S/data/extracted_audio/clips" ] && \
     files+=("$(find "$S/data/extracted_audio/clips" -name '*.mp3' | sort | head -1)")
   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \

@@ -122,6 +122,8 @@ http c "$B" "${AUTH[@]}" -H 'Content-Type: application/json' -d '{"min_new_sampl
 # --- slow and many clients ------------------------------------------------
 "$PY" "$PROBE" slowloris "$SERVE_PORT" 3; check "slowloris: others still served" 0 $?
 "$PY" "$PROBE" concurrent "$SERVE_PORT" 200 /health; check "200 concurrent connections" 0 $?
+n=300; [ "${ES_SANITIZED:-0}" = 1 ] && n=120
+"$PY" "$PROBE" garbage "$SERVE_PORT" $n; check "malformed requests: no 5xx, still serving" 0 $?
 
 # --- no 5xx anywhere, and an access-log line per request ---------------------
 n5=$(awk '$5 ~ /^5/' "$T/srv/serve.out" | grep -v '"GET /status"\|"GET /metrics"' | wc -l)

@@ -66,10 +66,15 @@ leaks=$(jq -r '.files[] | "\(.path|split("/")[1]|split("-")[0]) \(.split)"' "$vd
 [ "$leaks" = 0 ] || fail "$leaks recordings straddle splits"
 ntest=$(jq '[.files[]|select(.split=="test")]|length' "$vdir/split.json")
 [ "$ntest" -ge 4 ] || fail "only $ntest test files"
-for s in train val test; do
-  jq -e --arg s "$s" '[.files[]|select(.split==$s)|.class]|unique|length == 4' "$vdir/split.json" \
-    >/dev/null || fail "split $s lacks a class"
-done
+# every class with 3 or more recordings reaches every split
+python3 - "$vdir/split.json" <<'PY' || fail "a class with 3+ groups is missing from a split"
+import json, sys
+files = json.load(open(sys.argv[1]))["files"]
+for c in sorted({f["class"] for f in files}):
+    mine = [f for f in files if f["class"] == c]
+    if len({f["group"] for f in mine}) >= 3:
+        assert {f["split"] for f in mine} == {"train", "val", "test"}, c
+PY
 
 # evaluate on the test split reproduces the stored metrics
 testdir=$work/testsplit
@@ -93,6 +98,10 @@ for k in ("precision", "recall", "f1_score"):
 for c, v in a["roc_auc"].items():
     w = b["roc_auc"][c]
     assert (v is None and w is None) or abs(v - w) < 1e-3, (c, v, w)
+for c, v in a["threshold_metrics"].items():
+    w = b["threshold_metrics"][c]
+    assert abs(v["threshold"] - w["threshold"]) < 1e-6, (c, v, w)
+    assert abs(v["precision"] - w["precision"]) < 1e-9 and abs(v["recall"] - w["recall"]) < 1e-9, (c, v, w)
 print("evaluate reproduces: accuracy %.4f loss %.4f (stored %.4f)" % (b["accuracy"], b["loss"], a["loss"]))
 PY
 
@@ -107,25 +116,37 @@ p = r["all_probabilities"]
 assert abs(sum(p.values()) - 1) < 1e-4 and max(p.values()) == r["confidence"]
 PY
 
-# timeline over a 14 s recording made of four test clips: 4 s windows, 1 s hop
+# timeline over a 14.5 s recording made of four test clips: 4 s windows, 1 s
+# hop, and a last window moved back to end with the recording (0.5 s tail)
 long=$work/long.wav
 mapfile -t clips < <(find "$testdir" -name '*.wav' | sort | head -4)
 [ "${#clips[@]}" -ge 2 ] || fail "not enough wav clips for the timeline"
-sox "${clips[@]}" -r 16000 -c 1 "$long" trim 0 14 2>/dev/null || fail "sox"
+sox "${clips[@]}" -r 16000 -c 1 "$long" trim 0 14.5 2>/dev/null || fail "sox"
 dur=$(soxi -D "$long")
 "$ES_BIN" -q predict "$models/latest" "$long" --timeline --json > "$work/tl.json" || fail "timeline"
 python3 - "$work/tl.json" "$dur" <<'PY' || fail "timeline output"
 import json, math, sys
 t = json.load(open(sys.argv[1]))[0]["timeline"]; dur = float(sys.argv[2])
 w = t["windows"]
-assert len(w) == math.floor(dur - 4 + 1e-9) + 1, (len(w), dur)
-assert all(abs(w[i]["start"] - i) < 1e-6 and abs(w[i]["end"] - w[i]["start"] - 4) < 1e-6 for i in range(len(w)))
+full = math.floor(dur - 4 + 1e-9) + 1
+tail = dur - (full - 1) - 4 > 1e-6
+assert len(w) == full + tail, (len(w), dur)
+assert all(abs(w[i]["start"] - i) < 1e-6 for i in range(full))
+assert all(abs(x["end"] - x["start"] - 4) < 1e-6 for x in w)
+assert abs(w[-1]["end"] - dur) < 1e-3 and abs(t["duration"] - dur) < 1e-3, (w[-1], dur)
 ev = t["events"]
 assert sum(e["windows"] for e in ev) == len(w)
 for a, b in zip(ev, ev[1:]):
     assert a["start"] < b["start"] and a["class"] != b["class"]
 print("timeline: %d windows, %d events" % (len(w), len(ev)))
 PY
+
+# a recording shorter than one window gives one window covering all of it
+sox "$one" -r 16000 -c 1 "$work/short.wav" trim 0 2 2>/dev/null || fail "sox short"
+"$ES_BIN" -q predict "$models/latest" "$work/short.wav" --timeline --json > "$work/tls.json" \
+  || fail "short timeline"
+jq -e '.[0].timeline.windows|length == 1 and .[0].start == 0 and (.[0].end - 2|fabs) < 1e-3' \
+  "$work/tls.json" >/dev/null || fail "short timeline: $(jq -c '.[0].timeline.windows' "$work/tls.json")"
 
 # A failed run (a class folder with no audio) never touches latest or the log.
 bad=$work/bad

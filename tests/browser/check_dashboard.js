@@ -13,7 +13,8 @@
  *
  * Env: BASE (http://127.0.0.1:PORT), PREDICT_FILE, PREDICT_JSON (the output of
  * `ecosight predict --json PREDICT_FILE`), UPLOAD_FILES (':'-separated),
- * UPLOAD_CLASS, TOKEN (optional), RETRAIN_TIMEOUT_S. */
+ * UPLOAD_CLASS, TOKEN (optional), RETRAIN_TIMEOUT_S, RETRAIN (1; 0 skips the retrain
+ * step and says so loudly). */
 'use strict';
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -93,34 +94,43 @@ function records(h) {
       'upload errors: ' + await page.textContent('#upload-result'));
     step(`uploaded ${files.length} file(s) as ${env('UPLOAD_CLASS')}`);
 
-    const oldVersion = status.model_name;
-    await page.fill('#retrain-reason', 'browser test');
-    /* Record every stage/progress label the page shows while it runs. */
-    await page.evaluate(() => {
-      window.__seen = [];
-      const bar = document.getElementById('retrain-progress');
-      new MutationObserver(() => {
-        const t = bar.querySelector('.label').textContent;
-        if (window.__seen[window.__seen.length - 1] !== t) window.__seen.push(t);
-      }).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
-    });
-    await page.click('#retrain-go');
-    await page.waitForSelector('#retrain-done', { timeout: 1000 * Number(env('RETRAIN_TIMEOUT_S', '600')) });
-    const seen = await page.evaluate(() => window.__seen);
-    const doneText = await page.textContent('#retrain-done');
-    const after = await getJSON('/status');
-    step(`retrain progress shown: ${seen.join(' | ')}`);
-    assert.ok(seen.length >= 2, 'the page showed the retrain progressing');
-    assert.notEqual(after.model_name, oldVersion, 'a new version is served after the retrain');
-    assert.equal(doneText, 'New version live: ' + after.model_name);
-    await page.waitForFunction((v) => document.getElementById('st-version').textContent === v, after.model_name, { timeout: 10000 });
-    /* The charts follow the new model. */
-    const m2 = await getJSON('/metrics');
-    const th2 = await getJSON('/training-history');
-    await page.waitForFunction((k) => document.querySelectorAll('#table-history tbody tr').length === k, records(th2).length, { timeout: 10000 });
-    n = await checkQuality(page, m2, after.classes) + await checkTraining(page, th2.training_history || {}, records(th2));
-    step(`new version ${after.model_name} live; ${n} chart numbers match its metrics`);
-    await (await page.$('#retrain')).screenshot({ path: path.join(out, 'dashboard-retrain.png') });
+    let after = status, m2 = metrics;
+    if (env('RETRAIN', '1') === '1') {
+      const oldVersion = status.model_name;
+      await page.fill('#retrain-reason', 'browser test');
+      /* Record every stage/progress label the page shows while it runs. */
+      await page.evaluate(() => {
+        window.__seen = [];
+        const bar = document.getElementById('retrain-progress');
+        new MutationObserver(() => {
+          const t = bar.querySelector('.label').textContent;
+          if (window.__seen[window.__seen.length - 1] !== t) window.__seen.push(t);
+        }).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true });
+      });
+      await page.click('#retrain-go');
+      /* Until the page says the run ended, or shows an error (then fail at once with it). */
+      await page.waitForFunction(() => document.getElementById('retrain-done') || document.querySelector('#retrain-status .error'),
+        null, { timeout: 1000 * Number(env('RETRAIN_TIMEOUT_S', '600')), polling: 500 });
+      const retrainError = await page.$('#retrain-status .error');
+      assert.equal(retrainError ? await retrainError.textContent() : null, null, 'retrain through the page failed');
+      const seen = await page.evaluate(() => window.__seen);
+      const doneText = await page.textContent('#retrain-done');
+      after = await getJSON('/status');
+      step(`retrain progress shown: ${seen.join(' | ')}`);
+      assert.ok(seen.length >= 2, 'the page showed the retrain progressing');
+      assert.notEqual(after.model_name, oldVersion, 'a new version is served after the retrain');
+      assert.equal(doneText, 'New version live: ' + after.model_name);
+      await page.waitForFunction((v) => document.getElementById('st-version').textContent === v, after.model_name, { timeout: 10000 });
+      /* The charts follow the new model. */
+      m2 = await getJSON('/metrics');
+      const th2 = await getJSON('/training-history');
+      await page.waitForFunction((k) => document.querySelectorAll('#table-history tbody tr').length === k, records(th2).length, { timeout: 10000 });
+      n = await checkQuality(page, m2, after.classes) + await checkTraining(page, th2.training_history || {}, records(th2));
+      step(`new version ${after.model_name} live; ${n} chart numbers match its metrics`);
+      await (await page.$('#retrain')).screenshot({ path: path.join(out, 'dashboard-retrain.png') });
+    } else {
+      step('*** retrain through the page NOT checked (RETRAIN=0) ***');
+    }
 
     /* Phone width: same page, no horizontal scrolling, charts still drawn. */
     const phone = await openPage(browser, 390, 844);

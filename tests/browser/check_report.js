@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* check_report.js REPORT.html VERSION_DIR: open the report `ecosight report`
+/* check_report.js REPORT.html VERSION_DIR [NAME]: open the report `ecosight report`
  * wrote in headless chromium (from a file, no server: it must be
  * self-contained) and check every chart against the model's JSON files. */
 'use strict';
@@ -9,7 +9,8 @@ const path = require('node:path');
 const { launch, openPage, checkQuality, checkTraining, artifactsDir } = require('./lib');
 
 (async () => {
-  const [report, dir] = process.argv.slice(2);
+  const [report, dir, label] = process.argv.slice(2);
+  const tag = label || 'report';
   const read = (f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
   const metrics = read('performance_metrics.json');
   const hist = read('training_history.json');
@@ -30,9 +31,9 @@ const { launch, openPage, checkQuality, checkTraining, artifactsDir } = require(
       assert.equal(await page.textContent('#q-accuracy'), (100 * meta.test_accuracy).toFixed(1) + ' %');
       assert.deepEqual(external, [], 'the report must not load anything from a network');
       assert.deepEqual(errors, [], 'console errors');
-      const shot = path.join(out, `report-${name}.png`);
+      const shot = path.join(out, `${tag}-${name}.png`);
       await page.screenshot({ path: shot, fullPage: true });
-      console.log(`report ${name} (${width}px): ${n} numbers match; screenshot ${shot}`);
+      console.log(`${tag} ${name} (${width}px): ${n} numbers match; screenshot ${shot}`);
       await page.close();
     }
   } finally {

@@ -3,7 +3,8 @@
  * the server uses on uploads). Every input goes through probe and through a
  * whole load resampled to 16 kHz with a cap of 4 s, so header parsing,
  * block decoding, mono mixing and the soxr path all see hostile bytes. The
- * first byte picks the name hint (.wav/.flac/.ogg/.mp3) the decoder gets.
+ * first byte picks the name (.wav/.flac/.ogg/.mp3) the decoder reports in its
+ * errors; the format itself is detected from the content.
  * A failure must be a clean es_status with a message naming the input; a
  * success must produce finite samples at the requested rate.
  */

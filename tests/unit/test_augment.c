@@ -405,6 +405,12 @@ static void test_bad_input(void **state)
     assert_int_equal(es_augment_apply(x, 4, SR, -1, 1, key, &y, &ny, &err), ES_ERR_INVALID);
     assert_int_equal(es_augment_apply(x, 4, 0, 2, 1, key, &y, &ny, &err), ES_ERR_INVALID);
     assert_null(y);
+    /* non-finite samples are refused, not propagated */
+    float bad[3] = {0.1f, NAN, 0.2f};
+    assert_int_equal(es_augment_apply(bad, 3, SR, 4, 1, key, &y, &ny, &err), ES_ERR_FORMAT);
+    bad[1] = INFINITY;
+    assert_int_equal(es_augment_apply(bad, 3, SR, 0, 1, key, &y, &ny, &err), ES_ERR_FORMAT);
+    assert_null(y);
     /* very short inputs (shorter than one FFT) still work */
     for (int a = 0; a < ES_AUG_COUNT; a++) {
         float s[100];

@@ -300,12 +300,60 @@ static void test_bad_config(void **state)
     assert_null(h);
 }
 
+/* The fuzzer's corpus for the head loader (seeds and regressions, e.g. a
+ * 200-byte header declaring gigabytes of layers): each input loads or fails
+ * with ES_ERR_MODEL, never allocating what the file does not hold. */
+static void test_fuzz_corpus_replay(void **state)
+{
+    (void)state;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", __FILE__);
+    char *slash = strrchr(dir, '/');
+    assert_non_null(slash);
+    snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../fuzz/corpus/head");
+    es_strlist l = {0};
+    es_error err;
+    ES_ASSERT_OK(es_list_dir(dir, 1, &l, &err), &err);
+    assert_true(l.count >= 7);
+    int ok = 0, refused = 0;
+    for (size_t i = 0; i < l.count; i++) {
+        char *p = es_path_join(dir, l.items[i]), *data;
+        size_t len;
+        ES_ASSERT_OK(es_read_file(p, 1 << 20, &data, &len, &err), &err);
+        assert_true(len >= 1);
+        /* as fuzz_head.c: odd first byte = body, the SHA-256 trailer appended */
+        uint8_t *buf = malloc(len + ES_SHA256_LEN);
+        memcpy(buf, data + 1, len - 1);
+        size_t n = len - 1;
+        if (data[0] & 1) {
+            es_sha256(data + 1, len - 1, buf + n);
+            n += ES_SHA256_LEN;
+        }
+        es_head *h = NULL;
+        es_status rc = es_head_load_memory(buf, n, l.items[i], &h, &err);
+        if (rc == ES_OK) {
+            ok++;
+            es_head_free(h);
+        } else {
+            assert_int_equal(rc, ES_ERR_MODEL);
+            assert_null(h);
+            refused++;
+        }
+        free(buf);
+        free(data);
+        free(p);
+    }
+    assert_true(ok >= 6); /* the seeds */
+    assert_true(refused >= 1);
+    es_strlist_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_head_gradcheck),       cmocka_unit_test(test_learns_separable),
         cmocka_unit_test(test_same_seed_same_weights), cmocka_unit_test(test_dropout_off_at_inference),
-        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_bad_config),        cmocka_unit_test(test_fuzz_corpus_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

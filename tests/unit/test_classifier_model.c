@@ -11,6 +11,7 @@
 #include "ecosight/pipeline_train.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,11 +131,81 @@ static void test_retraining_log(void **state)
     free(models);
 }
 
+typedef struct swap_ctx {
+    const char *models;
+    const char *version;
+    int rounds;
+    int failures;
+} swap_ctx;
+
+static void *swapper(void *arg)
+{
+    swap_ctx *c = arg;
+    for (int i = 0; i < c->rounds; i++) {
+        es_error err;
+        if (es_models_set_latest(c->models, c->version, &err) != ES_OK)
+            c->failures++;
+    }
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    swap_ctx *c = arg;
+    for (int i = 0; i < c->rounds; i++) {
+        es_model *m;
+        es_error err;
+        if (es_model_open(c->models, &m, &err) != ES_OK) {
+            c->failures++;
+            continue;
+        }
+        const char *v = es_model_version(m);
+        if (strcmp(v, "va") != 0 && strcmp(v, "vb") != 0)
+            c->failures++;
+        es_model_free(m);
+    }
+    return NULL;
+}
+
+/* Two threads swap latest between two versions while a third keeps opening
+ * the model through it: every open succeeds (latest is never missing or
+ * half-made) and no temporary link is left behind. */
+static void test_latest_swap_concurrent(void **state)
+{
+    (void)state;
+    char *models = es_test_tmpdir("classifier_swap");
+    es_head_free(make_version(models, "va"));
+    es_head_free(make_version(models, "vb"));
+    es_error err;
+    ES_ASSERT_OK(es_models_set_latest(models, "va", &err), &err);
+    int rounds = getenv("ES_SANITIZED") && atoi(getenv("ES_SANITIZED")) ? 50 : 200;
+    swap_ctx a = {models, "va", rounds, 0}, b = {models, "vb", rounds, 0}, r = {models, NULL, rounds, 0};
+    pthread_t ta, tb, tr;
+    pthread_create(&ta, NULL, swapper, &a);
+    pthread_create(&tb, NULL, swapper, &b);
+    pthread_create(&tr, NULL, reader, &r);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_join(tr, NULL);
+    assert_int_equal(a.failures, 0);
+    assert_int_equal(b.failures, 0);
+    assert_int_equal(r.failures, 0);
+    es_strlist l = {0};
+    ES_ASSERT_OK(es_list_dir(models, 0, &l, &err), &err);
+    assert_int_equal(l.count, 3); /* va, vb, latest (hidden temporaries would not be listed) */
+    es_strlist_free(&l);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s' | grep '^\\.latest')\"", models);
+    assert_int_equal(system(cmd), 0);
+    free(models);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_latest_predict),
         cmocka_unit_test(test_retraining_log),
+        cmocka_unit_test(test_latest_swap_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,15 @@ static void test_atomic_write(void **state)
     assert_int_equal(es_write_file_atomic(nodir, "x", 1, &err), ES_ERR_IO);
     assert_non_null(strstr(err.msg, "no/such/dir/file"));
 
+    /* a legal 250-byte file name: the temporary's name must stay legal too */
+    char longname[251];
+    memset(longname, 'L', 250);
+    longname[250] = '\0';
+    char *lp = es_path_join(dir, longname);
+    ES_ASSERT_OK(es_write_file_atomic(lp, "long", 4, &err), &err);
+    assert_true(es_is_file(lp));
+    free(lp);
+
     /* written files are 0644 whatever mkstemp chose */
     struct stat st;
     assert_int_equal(stat(p, &st), 0);

@@ -104,12 +104,29 @@ static void test_threshold_recall(void **state)
     assert_true(es_threshold_choose(p, none, N, 2, 1, 0.95) == 0.5);
 }
 
+static void test_threshold_metrics_hand(void **state)
+{
+    (void)state;
+    /* class 1 scores .9 .6 .4 .2 for labels 1 0 1 0; t = .5 -> alerts on the
+     * first two: tp 1 of 2 alerts, 1 of 2 positives. */
+    float p[8] = {.1f, .9f, .4f, .6f, .6f, .4f, .8f, .2f};
+    int y[4] = {1, 0, 1, 0};
+    double pr, rc;
+    es_threshold_metrics(p, y, 4, 2, 1, 0.5, &pr, &rc);
+    assert_true(pr == 0.5 && rc == 0.5);
+    es_threshold_metrics(p, y, 4, 2, 1, 0.95, &pr, &rc);
+    assert_true(pr == 0.0 && rc == 0.0);
+    es_threshold_metrics(p, y, 4, 2, 1, 0.0, &pr, &rc);
+    assert_true(pr == 0.5 && rc == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auc_ap_sklearn_examples),
         cmocka_unit_test(test_metrics_hand),
         cmocka_unit_test(test_threshold_recall),
+        cmocka_unit_test(test_threshold_metrics_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static es_store *open_in(const char *dir)
 {
@@ -293,6 +294,7 @@ static void test_runs(void **state)
     ES_ASSERT_OK(es_store_last_run(s, NULL, &ri, &err), &err);
     assert_int_equal(ri.id, id2);
     assert_string_equal(ri.status, "running");
+    assert_int_equal(ri.pid, (int64_t)getpid());
     es_run_info_clear(&ri);
     ES_ASSERT_OK(es_store_mark_interrupted(s, &n, &err), &err);
     assert_int_equal(n, 1);

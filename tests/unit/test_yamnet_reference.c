@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "ecosight/audio.h"
+#include "ecosight/nn_conv.h"
 #include "ecosight/yamnet.h"
 
 #include <math.h>
@@ -49,15 +50,20 @@ static es_yamnet *open_model(const char *shared)
     return m;
 }
 
-static void test_reference_cases(void **state)
+/* All cases with the CPU's best kernels; with the AVX2 and portable C ones
+ * (forced through ECOSIGHT_ISA) a subset, so every path is checked here. */
+static void check_reference_cases(const char *isa, size_t first, size_t ncases)
 {
-    (void)state;
     ES_TEST_SHARED_OR_SKIP(shared, "reference/sine440_3s/input.wav");
+    if (isa)
+        setenv("ECOSIGHT_ISA", isa, 1);
+    else
+        unsetenv("ECOSIGHT_ISA");
+    printf("kernels: %s\n", es_conv_kernel_name());
     es_yamnet *m = open_model(shared);
     assert_string_equal(es_yamnet_sha256(m),
                         "469be6a3421cbc52cf97e9f2f966cba984198e8e7af9854d68b3e3ebb1e04194");
-    size_t ncases = sanitized() ? 3 : NCASES;
-    for (size_t ci = 0; ci < ncases; ci++) {
+    for (size_t ci = first; ci < first + ncases && ci < NCASES; ci++) {
         char dir[4096], wav[4200];
         snprintf(dir, sizeof dir, "%s/reference/%s", shared, cases[ci]);
         snprintf(wav, sizeof wav, "%s/input.wav", dir);
@@ -121,6 +127,25 @@ static void test_reference_cases(void **state)
         es_audio_clear(&a);
     }
     es_yamnet_free(m);
+    unsetenv("ECOSIGHT_ISA");
+}
+
+static void test_reference_cases(void **state)
+{
+    (void)state;
+    check_reference_cases(NULL, 0, sanitized() ? 3 : NCASES);
+}
+
+static void test_reference_avx2(void **state)
+{
+    (void)state;
+    check_reference_cases("avx2", sanitized() ? 0 : 2, sanitized() ? 1 : 3);
+}
+
+static void test_reference_generic(void **state)
+{
+    (void)state;
+    check_reference_cases("generic", sanitized() ? 0 : 1, sanitized() ? 1 : 2);
 }
 
 /* Batched means equal one-at-a-time means, whatever the threads. */
@@ -157,6 +182,49 @@ static void test_batch_matches_single(void **state)
     es_yamnet_free(m);
 }
 
+/* One shared model, several threads calling at once: each gets exactly what
+ * it gets alone (the model is read-only, scratch is per call). */
+typedef struct conc_ctx {
+    const es_yamnet *m;
+    float *waves[4];
+    size_t len;
+    float out[4][ES_YAMNET_EMBED_DIM];
+} conc_ctx;
+
+static es_status conc_item(void *vctx, int64_t i, int t, es_error *err)
+{
+    (void)t;
+    conc_ctx *c = vctx;
+    return es_yamnet_embed_mean(c->m, c->waves[i], c->len, 1, c->out[i], err);
+}
+
+static void test_concurrent_callers(void **state)
+{
+    (void)state;
+    ES_TEST_SHARED_OR_SKIP(shared, "models/yamnet.tflite");
+    es_yamnet *m = open_model(shared);
+    conc_ctx *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->m = m;
+    c->len = 20000;
+    for (int i = 0; i < 4; i++) {
+        c->waves[i] = malloc(sizeof(float) * c->len);
+        assert_non_null(c->waves[i]);
+        for (size_t k = 0; k < c->len; k++)
+            c->waves[i][k] = (float)(0.4 * sin(0.003 * (double)k * (i + 2)));
+    }
+    es_error err;
+    ES_ASSERT_OK(es_parallel_for(4, 4, conc_item, c, &err), &err);
+    for (int i = 0; i < 4; i++) {
+        float alone[ES_YAMNET_EMBED_DIM];
+        ES_ASSERT_OK(es_yamnet_embed_mean(m, c->waves[i], c->len, 1, alone, &err), &err);
+        assert_memory_equal(alone, c->out[i], sizeof alone);
+        free(c->waves[i]);
+    }
+    free(c);
+    es_yamnet_free(m);
+}
+
 static void test_padding_counts(void **state)
 {
     (void)state;
@@ -175,7 +243,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_padding_counts),
         cmocka_unit_test(test_reference_cases),
+        cmocka_unit_test(test_reference_avx2),
+        cmocka_unit_test(test_reference_generic),
         cmocka_unit_test(test_batch_matches_single),
+        cmocka_unit_test(test_concurrent_callers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

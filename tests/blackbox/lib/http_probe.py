@@ -11,6 +11,10 @@
                                          POST FILE to /upload-less /predict
                                          spread over SECONDS, sending SIGTERM to
                                          SIGNAL_PID half way; prints the status
+  http_probe.py garbage PORT N           N malformed requests (random bytes, bad
+                                         request lines, huge headers, broken
+                                         chunking, lying lengths); exit 0 when no
+                                         answer was a 5xx and /health still works
   http_probe.py wav PATH SECONDS [SEED]  a 16-bit 16 kHz WAV of uniform noise
   http_probe.py json-field FILE KEY      print a top-level field of a JSON file
 """
@@ -133,6 +137,80 @@ def slow_upload(port, path, seconds, pid):
     return 0
 
 
+def raw_exchange(port, payload, timeout=5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, OSError):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+    finally:
+        s.close()
+
+
+def garbage(port, n):
+    rng = random.Random(4242)
+    mp = b"multipart/form-data; boundary=zz"
+    fixed = [
+        b"\x00\x01\x02 garbage\r\n\r\n",
+        b"GET\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: " + mp +
+        b"\r\n\r\nZZZ\r\nnot hex\r\n",
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: " + mp + b"\r\nContent-Length: 10\r\n\r\n--zz\r\n",
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\r\nContent-Length: 4\r\n\r\nabcd",
+        b"POST /retrain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n\xff\xfe\x00{[",
+        b"GET /" + b"a" * 200000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 300000 + b"\r\n\r\n",
+        b"GET /%00%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /dashboard/../../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]
+    bad5 = []
+    for i in range(n):
+        if i < len(fixed):
+            payload = fixed[i]
+        else:
+            k = rng.randint(0, 3)
+            if k == 0:
+                payload = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 3000)))
+            elif k == 1:
+                body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 3000)))
+                payload = (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: " + mp +
+                           b"\r\nContent-Length: %d\r\n\r\n" % len(body) + b"--zz\r\n" + body)
+            elif k == 2:
+                body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 500)))
+                payload = (b"POST /retrain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            else:
+                line = bytes(rng.choice(b"GETPOS /\r\n:%?&=HTTP1.") for _ in range(rng.randint(1, 200)))
+                payload = line + b"\r\n\r\n"
+        try:
+            data = raw_exchange(port, payload)
+        except OSError:
+            continue
+        # 505 to an "HTTP/9.9" request line is libmicrohttpd's own protocol
+        # answer (RFC 9110), given before our code sees the request: the only
+        # 5xx allowed, and only for that request.
+        if data.startswith(b"HTTP/") and data[9:10] == b"5" and not (i == 2 and data[9:12] == b"505"):
+            bad5.append((i, data[:60]))
+    ok = http_get(port, "/health") == 200
+    print("garbage: %d requests, %d answered 5xx %s, /health after: %s" % (n, len(bad5), bad5[:3], ok))
+    return 0 if ok and not bad5 else 1
+
+
 def make_wav(path, seconds, seed):
     rng = random.Random(seed)
     n = int(16000 * seconds)
@@ -152,6 +230,8 @@ def main():
         return concurrent(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     if cmd == "slow-upload":
         return slow_upload(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
+    if cmd == "garbage":
+        return garbage(int(sys.argv[2]), int(sys.argv[3]))
     if cmd == "wav":
         return make_wav(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     if cmd == "json-field":

@@ -82,3 +82,29 @@ rt_latest() {
 
 # A field of a JSON document on stdin: rt_json '.a.b' (jq syntax).
 rt_json() { jq -r "$1"; }
+
+# The embeddings a run of version V must compute when every earlier version's
+# embeddings are cached: the (original, variant) pairs its split.json uses
+# that no earlier version's split.json used. Prints "total old_files" where
+# old_files counts pairs of originals that earlier versions already had (a
+# file whose split moved, e.g. test -> train, needs its augmentations).
+rt_expected_misses() { # MODELS_DIR VERSION
+    local m=$1 v=$2 d
+    : >"$RT/prev.pairs"
+    : >"$RT/prev.keys"
+    for d in "$m"/*/; do
+        d=$(basename "$d")
+        { [ "$d" = "$v" ] || [ "$d" = latest ] || [ ! -f "$m/$d/split.json" ]; } && continue
+        jq -r '.files[] | .audio_sha256 as $k | (["original"] + .augmentations)[] | "\($k)|\(.)"' \
+            "$m/$d/split.json" >>"$RT/prev.pairs"
+        jq -r '.files[].audio_sha256' "$m/$d/split.json" >>"$RT/prev.keys"
+    done
+    sort -u -o "$RT/prev.pairs" "$RT/prev.pairs"
+    sort -u -o "$RT/prev.keys" "$RT/prev.keys"
+    jq -r '.files[] | .audio_sha256 as $k | (["original"] + .augmentations)[] | "\($k)|\(.)"' \
+        "$m/$v/split.json" | sort -u | comm -13 "$RT/prev.pairs" - >"$RT/need.pairs"
+    local total old
+    total=$(wc -l <"$RT/need.pairs")
+    old=$(cut -d'|' -f1 "$RT/need.pairs" | sort | join - "$RT/prev.keys" | wc -l)
+    echo "$total $old"
+}
