@@ -38,6 +38,11 @@ typedef struct es_server_config {
     const char *cors_origins;  /* comma-separated allowed origins, "*" = any, "" = none */
     unsigned connection_timeout_s; /* idle connection timeout (slow clients), default 30 */
     unsigned max_connections;  /* concurrent connections, default 1024 */
+    /* Retraining through POST /retrain (0 / -2 = the training defaults): */
+    int retrain_epochs;        /* epochs of the head */
+    int retrain_per_file;      /* augmentations per original; -1 = auto; -2 = default */
+    int retrain_max_files;     /* use at most N files per class (0 = all) */
+    int retrain_threads;       /* threads the retrain may use (0 = half the cores) */
     FILE *access_log;          /* one line per request; NULL = none */
     es_log *log;               /* server events and errors (may be NULL) */
 } es_server_config;

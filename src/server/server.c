@@ -40,6 +40,7 @@ es_server_config es_server_default_config(void)
     c.cors_origins = "*";
     c.connection_timeout_s = 30;
     c.max_connections = 1024;
+    c.retrain_per_file = -2;
     return c;
 }
 
@@ -151,6 +152,7 @@ static const route_def ROUTES[] = {
     {"/metrics", "GET", ES_ROUTE_METRICS, ES_BODY_NONE, 0},
     {"/training-history", "GET", ES_ROUTE_TRAINING_HISTORY, ES_BODY_NONE, 0},
     {"/models", "GET", ES_ROUTE_MODELS, ES_BODY_NONE, 0},
+    {"/models/rollback", "POST", ES_ROUTE_ROLLBACK, ES_BODY_JSON, 1},
     {"/metrics/prometheus", "GET", ES_ROUTE_PROMETHEUS, ES_BODY_NONE, 0},
     {"/openapi.json", "GET", ES_ROUTE_OPENAPI, ES_BODY_NONE, 0},
 };
