@@ -31,7 +31,7 @@ typedef struct es_server_config {
     const char *models_dir;    /* versions + latest + retraining_log.json ("models") */
     const char *data_dir;      /* where uploads go: <data_dir>/<class>/... ("extracted_audio") */
     const char *yamnet_path;   /* explicit YAMNet model file, or NULL to search */
-    int threads;               /* worker threads; <= 0: 2 x cores */
+    int threads;               /* workers for predict/upload/rollback; <= 0: cores */
     size_t max_upload_bytes;   /* request body cap, enforced while streaming (25 MiB) */
     const char *api_token;     /* when set, /upload, /retrain and model changes need
                                   "Authorization: Bearer <token>" */

@@ -26,7 +26,7 @@ static void serve_usage(FILE *out)
             "  --models DIR         models directory (default models/)\n"
             "  --data DIR           where uploads are stored (default extracted_audio/)\n"
             "  --yamnet FILE        the YAMNet model file (default: searched)\n"
-            "  --threads N          worker threads (default 2 x cores)\n"
+            "  --threads N          worker threads for predictions/uploads (default: cores)\n"
             "  --max-upload-mb N    request body limit in MiB (default 25)\n"
             "  --cors ORIGINS       allowed CORS origins, comma-separated, '*' = any\n"
             "                       (default $ECOSIGHT_CORS_ORIGINS, else '*')\n"
