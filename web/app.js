@@ -379,6 +379,7 @@
     var stage = rsField(s, ['stage', 'current_stage']);
     var p = num(rsField(s, ['progress', 'fraction']));
     if (p !== null && p > 1) p = p / 100;
+    if (p !== null && p < 0) p = null;   /* a stage without a measurable fraction */
     var bar = $('retrain-progress'); bar.hidden = false;
     bar.querySelector('.bar').style.width = (100 * (p || 0)).toFixed(1) + '%';
     var st = rsField(s, ['status', 'state']) || (retrainRunning(s) ? 'running' : 'idle');
