@@ -423,7 +423,7 @@
         if (!retrainRunning(s)) finish(s);
       }).catch(function (e) { showErr('retrain-status', e.message); });
     };
-    state.retrainPoll = setInterval(tick, 700);
+    state.retrainPoll = setInterval(tick, 400);
     tick();
   }
   function retrain() {
