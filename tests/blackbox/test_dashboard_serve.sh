@@ -45,11 +45,8 @@ predict_file=$(ls "$audio/gun_shot" | sort | tail -n 1); predict_file=$audio/gun
 upload_files=$(ls "$audio/dog_bark" | sort | tail -n 2 | sed "s|^|$audio/dog_bark/|" | paste -sd: -)
 
 export ECOSIGHT_API_TOKEN=dash-token-$$
-# Retrain as small as the first training (when this server has the options).
-retrain_opts=()
-if "$bin" serve --help | grep -q -- --retrain-epochs; then
-  retrain_opts=(--retrain-epochs 20 --retrain-per-file 1)
-fi
+# Retrain as small as the first training.
+retrain_opts=(--retrain-epochs 20 --retrain-per-file 1)
 serve_start "$T/srv" --models "$T/models" --data "$T/data" --threads 4 "${retrain_opts[@]}" || exit 1
 echo "== serving at $SERVE_URL"
 
