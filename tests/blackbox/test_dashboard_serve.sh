@@ -41,6 +41,19 @@ nice -n 10 "$bin" -q train "$T/data" --out "$T/models" "${train_opts[@]}"
 # The file to predict through the page, and the CLI's answer for it.
 predict_file=$(ls "$audio/gun_shot" | sort | tail -n 1); predict_file=$audio/gun_shot/$predict_file
 "$bin" -q predict "$T/models/latest" "$predict_file" --json > "$T/predict.json"
+# A 20 s recording (five clips end to end) for the event timeline, and the CLI's events.
+python3 - "$T/long.wav" $(ls "$audio/gun_shot" | sort | tail -n 3 | sed "s|^|$audio/gun_shot/|") \
+  $(ls "$audio/dog_bark" | sort | tail -n 4 | head -n 2 | sed "s|^|$audio/dog_bark/|") <<'PY'
+import sys, wave
+out = wave.open(sys.argv[1], "wb")
+for i, p in enumerate(sys.argv[2:]):
+    w = wave.open(p, "rb")
+    if i == 0:
+        out.setparams(w.getparams())
+    out.writeframes(w.readframes(w.getnframes()))
+out.close()
+PY
+"$bin" -q predict "$T/models/latest" "$T/long.wav" --timeline --json > "$T/timeline.json"
 # Two recordings to upload (not in the training set).
 upload_files=$(ls "$audio/dog_bark" | sort | tail -n 2 | sed "s|^|$audio/dog_bark/|" | paste -sd: -)
 
@@ -52,6 +65,7 @@ echo "== serving at $SERVE_URL"
 
 cd "$browser_dir"
 BASE=$SERVE_URL PREDICT_FILE=$predict_file PREDICT_JSON=$T/predict.json UPLOAD_FILES=$upload_files \
+  TIMELINE_FILE=$T/long.wav TIMELINE_JSON=$T/timeline.json \
   UPLOAD_CLASS=dog_bark TOKEN=$ECOSIGHT_API_TOKEN RETRAIN_TIMEOUT_S=900 ES_BUILD_DIR=${ES_BUILD_DIR:-$T} \
   timeout 1100 node check_dashboard.js
 serve_stop

@@ -82,6 +82,27 @@ function records(h) {
     step(`predicted ${cli.predicted_class} (as ecosight predict); waveform and spectrogram drawn`);
     await (await page.$('#predict')).screenshot({ path: path.join(out, 'dashboard-predict.png') });
 
+    /* A long recording: the page turns the timeline on and draws the server's
+     * events, which must be the events of `ecosight predict --timeline`. */
+    if (process.env.TIMELINE_FILE) {
+      const tl = JSON.parse(fs.readFileSync(env('TIMELINE_JSON'), 'utf8'));
+      const want = ((Array.isArray(tl) ? tl[0] : tl).timeline || {}).events || [];
+      await page.setInputFiles('#predict-file', env('TIMELINE_FILE'));
+      await page.waitForFunction(() => document.getElementById('predict-timeline').checked, null, { timeout: 20000 });
+      await page.click('#predict-go');
+      await page.waitForSelector('#chart-timeline svg', { timeout: 60000 });
+      const shown = await page.$$eval('#chart-timeline rect.event', (rs) => rs.map((r) =>
+        ({ cls: r.getAttribute('data-class'), start: Number(r.getAttribute('data-start')), end: Number(r.getAttribute('data-end')) })));
+      assert.equal(shown.length, want.length, 'timeline events');
+      want.forEach((e, i) => {
+        assert.equal(shown[i].cls, e['class'], `event ${i} class`);
+        close(shown[i].start, e.start, `event ${i} start`);
+        close(shown[i].end, e.end, `event ${i} end`);
+      });
+      step(`timeline of a ${tl[0] ? tl[0].timeline.duration : '?'} s file: ${want.length} events as ecosight predict --timeline`);
+      await (await page.$('#predict')).screenshot({ path: path.join(out, 'dashboard-timeline.png') });
+    }
+
     /* Upload, then retrain through the page. */
     if (process.env.TOKEN) await page.fill('#token', process.env.TOKEN);
     const files = env('UPLOAD_FILES').split(':');
