@@ -10,6 +10,7 @@
  */
 #include "ecosight/augment.h"
 
+#include "noise.h"
 #include "stretch.h"
 
 #include <math.h>
@@ -123,51 +124,6 @@ int es_augment_per_file_auto(size_t class_file_count)
     return 3;
 }
 
-/* ln(x) for finite x > 0 from + - * / only (frexp just splits the bits):
- * glibc's log has per-CPU variants (FMA or not) that may differ in the last
- * bit, and a noise sample must be the same on every machine. With
- * m in [sqrt(1/2), sqrt(2)) and t = (m-1)/(m+1), |t| <= 0.1716, so
- * ln m = 2 atanh t = 2 (t + t^3/3 + ... + t^23/23) leaves < 1e-19. */
-static double exact_log(double x)
-{
-    int e;
-    double m = frexp(x, &e);
-    if (m < 0.70710678118654752440) {
-        m *= 2.0;
-        e -= 1;
-    }
-    double t = (m - 1.0) / (m + 1.0);
-    double t2 = t * t;
-    double s = 1.0 / 23.0;
-    for (int k = 10; k >= 0; k--)
-        s = 1.0 / (double)(2 * k + 1) + t2 * s;
-    return (double)e * 0.69314718055994530942 + 2.0 * t * s;
-}
-
-/* y += sigma * N(0, 1), one stream per (seed, key, name). The normals come
- * from Marsaglia's polar method on the stream's uniforms: rejection, then
- * sqrt(-2 ln s / s), all IEEE-exact operations (sqrt is correctly rounded,
- * exact_log uses only + - * /, and src/augment is built with
- * -ffp-contract=off), so the bits are the same on every x86-64 CPU. */
-static void add_noise(float *y, size_t n, double sigma, uint64_t seed, const uint8_t key[32],
-                      const char *name)
-{
-    es_rng r;
-    es_rng_init(&r, seed, key, 32, name);
-    for (size_t i = 0; i < n; i += 2) {
-        double u, v, s;
-        do {
-            u = 2.0 * es_rng_uniform(&r) - 1.0;
-            v = 2.0 * es_rng_uniform(&r) - 1.0;
-            s = u * u + v * v;
-        } while (s >= 1.0 || s == 0.0);
-        double f = sqrt(-2.0 * exact_log(s) / s);
-        y[i] = (float)((double)y[i] + sigma * (u * f));
-        if (i + 1 < n)
-            y[i + 1] = (float)((double)y[i + 1] + sigma * (v * f));
-    }
-}
-
 es_status es_augment_apply(const float *in, size_t n, int sample_rate, int aug_idx, uint64_t seed,
                            const uint8_t key[32], float **out, size_t *out_n, es_error *err)
 {
@@ -213,7 +169,7 @@ es_status es_augment_apply(const float *in, size_t n, int sample_rate, int aug_i
     switch (d->kind) {
     case AUG_NOISE:
         memcpy(y, in, n * sizeof(float));
-        add_noise(y, n, d->param, seed, key, d->name);
+        es_aug_add_noise(y, n, d->param, seed, key, d->name);
         break;
     case AUG_GAIN:
         /* numpy's float32 array * Python float is a float32 product */
@@ -236,7 +192,7 @@ es_status es_augment_apply(const float *in, size_t n, int sample_rate, int aug_i
         break;
     }
     if (d->noise > 0.0)
-        add_noise(y, ny, d->noise, seed, key, d->name);
+        es_aug_add_noise(y, ny, d->noise, seed, key, d->name);
     if (d->gain != 1.0)
         for (size_t i = 0; i < ny; i++)
             y[i] = y[i] * (float)d->gain;
