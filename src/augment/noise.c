@@ -21,11 +21,16 @@ double es_aug_exact_log(double x)
         m *= 2.0;
         e -= 1;
     }
+    /* 1/(2k+1), rounded once to the nearest double (by the compiler, which
+     * rounds constant quotients exactly as the FPU would) */
+    static const double c[12] = {1.0,        1.0 / 3.0,  1.0 / 5.0,  1.0 / 7.0,
+                                 1.0 / 9.0,  1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0,
+                                 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0, 1.0 / 23.0};
     double t = (m - 1.0) / (m + 1.0);
     double t2 = t * t;
-    double s = 1.0 / 23.0;
+    double s = c[11];
     for (int k = 10; k >= 0; k--)
-        s = 1.0 / (double)(2 * k + 1) + t2 * s;
+        s = c[k] + t2 * s;
     return (double)e * 0.69314718055994530942 + 2.0 * t * s;
 }
 
