@@ -101,6 +101,7 @@ elif [ -z "$qbin" ]; then
 else
   if [ "$qbin" != "$ES_BIN" ]; then # the reference for the other binary
     "$qbin" -q augment "$T/in" "$T/ref_q" --per-file 11 --threads 2 >/dev/null 2>&1
+    check "the optimised build writes the same bytes as this sanitized -O0 one" same_as_ref ref_q
     sums ref_q >"$T/ref.sha"
   fi
   for cpu in Nehalem qemu64; do
