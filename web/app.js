@@ -379,6 +379,9 @@
     var stage = rsField(s, ['stage', 'current_stage']);
     var p = num(rsField(s, ['progress', 'fraction']));
     if (p !== null && p > 1) p = p / 100;
+    if (p !== null && p < 0) p = null;   /* a stage without a measurable fraction */
+    var failed = rsField(s, ['last_error', 'error']);
+    if (!retrainRunning(s) && stage && !failed) p = 1;   /* finished: the bar is full */
     var bar = $('retrain-progress'); bar.hidden = false;
     bar.querySelector('.bar').style.width = (100 * (p || 0)).toFixed(1) + '%';
     var st = rsField(s, ['status', 'state']) || (retrainRunning(s) ? 'running' : 'idle');
@@ -390,7 +393,7 @@
       var done = i < seen.length - 1 || !retrainRunning(s);
       ol.appendChild(node('li', done ? 'done' : 'current', sg));
     });
-    var msg = rsField(s, ['message']), err = rsField(s, ['last_error', 'error']);
+    var msg = rsField(s, ['message']), err = failed;
     var box = $('retrain-status'); clear(box);
     if (msg) box.appendChild(node('p', '', String(msg)));
     if (err && !retrainRunning(s)) box.appendChild(node('p', 'error', String(err)));
@@ -420,7 +423,7 @@
         if (!retrainRunning(s)) finish(s);
       }).catch(function (e) { showErr('retrain-status', e.message); });
     };
-    state.retrainPoll = setInterval(tick, 700);
+    state.retrainPoll = setInterval(tick, 400);
     tick();
   }
   function retrain() {

@@ -104,7 +104,8 @@ es_status es_head_train_step(es_head_trainer *t, const float *x, const int *y,
 /* Gradients of the last step (same layout as the parameters), for tests. */
 const float *es_head_trainer_grads(const es_head_trainer *t);
 /* Forward + backward only (gradients filled, no update): for gradient checks.
- * train_mode 1 uses batch statistics and dropout, 0 the inference path. */
+ * Training mode: batch statistics (the moving ones are updated) and dropout
+ * masks from Philox(seed, step, layer), so equal (seed, step) repeat exactly. */
 es_status es_head_loss_grad(es_head_trainer *t, const float *x, const int *y,
                             const float *weights, int B, uint64_t seed, uint64_t step,
                             double *loss, es_error *err);

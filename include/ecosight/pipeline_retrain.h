@@ -122,6 +122,11 @@ typedef struct es_scan_summary {
  * transaction. threads: 0 = all cores. */
 es_status es_retrain_scan(es_store *st, const char *data_dir, es_rec_source source, int threads,
                           const es_log *log, es_scan_summary *out, es_error *err);
+/* The same after an S3 sync: a new recording whose path ("class/file") is in
+ * `in_s3` (sorted, es_strlist_sort) gets source s3, any other new one local. */
+es_status es_retrain_scan_synced(es_store *st, const char *data_dir, const es_strlist *in_s3,
+                                 int threads, const es_log *log, es_scan_summary *out,
+                                 es_error *err);
 
 typedef struct es_retrain_decision {
     int train;            /* 1: a run should train */

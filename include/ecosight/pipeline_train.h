@@ -167,6 +167,9 @@ typedef struct es_train_config {
     const es_log *log;          /* progress bars and the summary (NULL: silent) */
     const char *version_name;   /* NULL: UTC timestamp (tests may force one) */
     int set_latest;             /* 1 (default): point MODELS_DIR/latest at the new version */
+    /* A JSON object whose members are added to this run's retraining_log.json
+     * record (e.g. {"trigger_reason": "...", "source": "s3"}); NULL = none. */
+    const char *log_extra_json;
 } es_train_config;
 
 /* Defaults as listed above (data_dir/models_dir left NULL). */

@@ -165,7 +165,7 @@ typedef enum es_s3_sync_event {
     ES_S3_SYNC_FAILED = 2,
     ES_S3_SYNC_DELETED = 3,     /* download --delete removed a local file */
     ES_S3_SYNC_PLANNED = 4,     /* dry run: would transfer (or delete, see `deleting`) */
-    ES_S3_SYNC_BYTES = 5        /* bytes moved (progress only): `bytes` is this chunk */
+    ES_S3_SYNC_BYTES = 5        /* bytes moved (only with progress_bytes): `bytes` is this chunk */
 } es_s3_sync_event;
 
 typedef struct es_s3_sync_progress {
@@ -191,6 +191,7 @@ typedef struct es_s3_sync_opts {
     int all_files;        /* upload: every file, not only audio extensions */
     es_s3_sync_progress_fn progress;
     void *progress_ud;
+    int progress_bytes;   /* also report ES_S3_SYNC_BYTES events (many; key NULL) */
     const volatile int *cancel; /* set non-zero to stop starting new transfers */
 } es_s3_sync_opts;
 

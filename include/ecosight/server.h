@@ -31,13 +31,18 @@ typedef struct es_server_config {
     const char *models_dir;    /* versions + latest + retraining_log.json ("models") */
     const char *data_dir;      /* where uploads go: <data_dir>/<class>/... ("extracted_audio") */
     const char *yamnet_path;   /* explicit YAMNet model file, or NULL to search */
-    int threads;               /* worker threads; <= 0: 2 x cores */
+    int threads;               /* workers for predict/upload/rollback; <= 0: cores */
     size_t max_upload_bytes;   /* request body cap, enforced while streaming (25 MiB) */
     const char *api_token;     /* when set, /upload, /retrain and model changes need
                                   "Authorization: Bearer <token>" */
     const char *cors_origins;  /* comma-separated allowed origins, "*" = any, "" = none */
     unsigned connection_timeout_s; /* idle connection timeout (slow clients), default 30 */
     unsigned max_connections;  /* concurrent connections, default 1024 */
+    /* Retraining through POST /retrain (0 / -2 = the training defaults): */
+    int retrain_epochs;        /* epochs of the head */
+    int retrain_per_file;      /* augmentations per original; -1 = auto; -2 = default */
+    int retrain_max_files;     /* use at most N files per class (0 = all) */
+    int retrain_threads;       /* threads the retrain may use (0 = half the cores) */
     FILE *access_log;          /* one line per request; NULL = none */
     es_log *log;               /* server events and errors (may be NULL) */
 } es_server_config;

@@ -4,7 +4,15 @@
  * yamnet.tflite file, with no TensorFlow.
  *
  * The model is read-only once opened: share one es_yamnet between threads.
- * Every call keeps its scratch state to itself.
+ * Every call keeps its scratch state to itself. Results do not depend on the
+ * thread count (bit for bit). docs/YAMNET.md describes the file reader, the
+ * front end, the kernels and how they were measured.
+ *
+ *   char *path; es_yamnet *m; float emb[ES_YAMNET_EMBED_DIM];
+ *   es_yamnet_find(NULL, &path, &err);
+ *   es_yamnet_open(path, &m, &err);
+ *   es_yamnet_embed_mean(m, wave_16k_mono, n, 1, emb, &err);
+ *   es_yamnet_free(m); free(path);
  */
 #ifndef ECOSIGHT_YAMNET_H
 #define ECOSIGHT_YAMNET_H
@@ -87,9 +95,10 @@ typedef struct es_yamnet_classes {
     size_t count;
     char **names;   /* display names, index order */
 } es_yamnet_classes;
-/* Search: explicit path, then yamnet_class_map.csv beside the model file. */
+/* Load and check a class map (521 rows, indices 0..520 in order). */
 es_status es_yamnet_classes_load(const char *csv_path, es_yamnet_classes *out, es_error *err);
-/* The class map next to a model path (same directory). *path_out malloc'd. */
+/* yamnet_class_map.csv in the model file's directory (where scripts/fetch-models.sh puts
+ * it); ES_ERR_NOT_FOUND when absent. *path_out malloc'd. */
 es_status es_yamnet_classes_find(const char *model_path, char **path_out, es_error *err);
 void es_yamnet_classes_clear(es_yamnet_classes *c);
 

@@ -238,13 +238,31 @@ static es_status sf_open_error(const char *name, es_error *err)
  * bytes at `off` and returns how many it got. */
 typedef size_t (*riff_read_fn)(void *ud, uint64_t off, void *buf, size_t n);
 
-static es_status riff_check(const char *name, riff_read_fn rd, void *ud, uint64_t total,
-                            es_error *err)
+/* libsndfile skips ID3v2 tags in front of any format (10 bytes plus the
+ * syncsafe size, tag after tag) and detects the format where they end; our
+ * checks must look at the same place. */
+static uint64_t skip_id3(riff_read_fn rd, void *ud, uint64_t total)
+{
+    uint64_t off = 0;
+    for (int i = 0; i < 64 && off + 10 <= total; i++) {
+        unsigned char h[10];
+        if (rd(ud, off, h, 10) != 10 || memcmp(h, "ID3", 3) != 0)
+            break;
+        uint64_t size = (uint64_t)(h[6] & 0x7f) << 21 | (uint64_t)(h[7] & 0x7f) << 14 |
+                        (uint64_t)(h[8] & 0x7f) << 7 | (uint64_t)(h[9] & 0x7f);
+        off += 10 + size;
+    }
+    return off;
+}
+
+static es_status riff_check(const char *name, riff_read_fn rd, void *ud, uint64_t base,
+                            uint64_t total, es_error *err)
 {
     unsigned char h[12];
-    if (rd(ud, 0, h, 12) != 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
+    if (base + 12 > total || rd(ud, base, h, 12) != 12 || memcmp(h, "RIFF", 4) != 0 ||
+        memcmp(h + 8, "WAVE", 4) != 0)
         return ES_OK; /* not plain RIFF/WAVE (RF64, W64, ...): libsndfile's word stands */
-    uint64_t off = 12;
+    uint64_t off = base + 12;
     for (int i = 0; i < 4096 && off + 8 <= total; i++) {
         unsigned char c[8];
         if (rd(ud, off, c, 8) != 8)
@@ -282,8 +300,10 @@ static es_status riff_check(const char *name, riff_read_fn rd, void *ud, uint64_
 #define ES_OGG_CHECK_PREFIX (4u << 20) /* header bytes we read from a file */
 
 static es_status vorbis_check(const unsigned char *data, size_t len, int complete,
-                              const char *name, es_error *err)
+                              const char *name, int *need_more, es_error *err)
 {
+    if (need_more)
+        *need_more = 0;
     if (len < 4 || memcmp(data, "OggS", 4) != 0)
         return ES_OK;
     if (len > ES_OGG_CHECK_PREFIX) { /* headers come first: no need to copy a whole upload */
@@ -341,8 +361,10 @@ static es_status vorbis_check(const unsigned char *data, size_t len, int complet
             packets++;
         }
     }
-    if (!bad && vorbis && packets < 3 && complete && have_stream)
+    if (!bad && vorbis && packets < 3 && complete)
         bad = 1; /* the whole file is here and its headers are not */
+    else if (!bad && vorbis && packets < 3 && need_more)
+        *need_more = 1;
     vorbis_comment_clear(&vc);
     vorbis_info_clear(&vi);
     if (have_stream)
@@ -356,27 +378,36 @@ static es_status vorbis_check(const unsigned char *data, size_t len, int complet
     return ES_OK;
 }
 
-static es_status vorbis_check_fd(int fd, uint64_t size, const char *name, es_error *err)
+static es_status vorbis_check_fd(int fd, uint64_t base, uint64_t size, const char *name,
+                                 es_error *err)
 {
     unsigned char magic[4];
-    if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, "OggS", 4) != 0)
+    if (base + 4 > size || pread(fd, magic, 4, (off_t)base) != 4 || memcmp(magic, "OggS", 4) != 0)
         return ES_OK;
-    size_t n = size < ES_OGG_CHECK_PREFIX ? (size_t)size : ES_OGG_CHECK_PREFIX;
-    unsigned char *buf = malloc(n);
-    if (!buf)
-        return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", name);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
+    /* headers are usually a few KB: try 64 KiB, read up to the full
+     * prefix only when they do not fit (large embedded comments) */
+    uint64_t rest = size - base;
+    es_status rc = ES_OK;
+    for (size_t want = 64u << 10;; want = ES_OGG_CHECK_PREFIX) {
+        size_t n = rest < want ? (size_t)rest : want;
+        unsigned char *buf = malloc(n);
+        if (!buf)
+            return es_error_set(err, ES_ERR_NOMEM, "%s: out of memory", name);
+        size_t got = 0;
+        while (got < n) {
+            ssize_t r = pread(fd, buf + got, n - got, (off_t)(base + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        int more = 0;
+        rc = vorbis_check(buf, got, got == rest, name, &more, err);
+        free(buf);
+        if (rc || !more || got < n || want == ES_OGG_CHECK_PREFIX)
+            return rc;
     }
-    es_status rc = vorbis_check(buf, got, got == size, name, err);
-    free(buf);
-    return rc;
 }
 
 static size_t riff_read_fd(void *ud, uint64_t off, void *buf, size_t n)
@@ -420,9 +451,10 @@ es_status es_audio_stream_open_file(const char *path, int sample_rate, es_audio_
         return es_error_set(err, e == ENOENT ? ES_ERR_NOT_FOUND : ES_ERR_IO, "%s: %s", path,
                             strerror(e));
     }
-    es_status rc = riff_check(path, riff_read_fd, &fd, (uint64_t)st.st_size, err);
+    uint64_t base = skip_id3(riff_read_fd, &fd, (uint64_t)st.st_size);
+    es_status rc = riff_check(path, riff_read_fd, &fd, base, (uint64_t)st.st_size, err);
     if (rc == ES_OK)
-        rc = vorbis_check_fd(fd, (uint64_t)st.st_size, path, err);
+        rc = vorbis_check_fd(fd, base, (uint64_t)st.st_size, path, err);
     if (rc) {
         close(fd);
         return rc;
@@ -465,9 +497,11 @@ es_status es_audio_stream_open_memory(const void *data, size_t len, const char *
     snprintf(s->name, sizeof s->name, "%s", name);
     s->mem = data;
     s->mem_len = (sf_count_t)len;
-    es_status rc = riff_check(s->name, riff_read_mem, s, (uint64_t)len, err);
-    if (rc == ES_OK)
-        rc = vorbis_check(data, len, 1, s->name, err);
+    uint64_t base = skip_id3(riff_read_mem, s, (uint64_t)len);
+    es_status rc = riff_check(s->name, riff_read_mem, s, base, (uint64_t)len, err);
+    if (rc == ES_OK && base < len)
+        rc = vorbis_check((const unsigned char *)data + base, len - (size_t)base, 1, s->name,
+                          NULL, err);
     if (rc) {
         es_audio_stream_close(s);
         return rc;

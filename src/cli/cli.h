@@ -41,6 +41,9 @@ int es_cli_print_line(const char *s);
 
 /* Subcommands (one file each: cmd_<name>.c). */
 int es_cmd_info(es_cli *cli, int argc, char **argv);
+int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
+int es_cmd_serve(es_cli *cli, int argc, char **argv);
+int es_cmd_report(es_cli *cli, int argc, char **argv);
 int es_cmd_augment(es_cli *cli, int argc, char **argv);
 int es_cmd_upload(es_cli *cli, int argc, char **argv);
 int es_cmd_download(es_cli *cli, int argc, char **argv);
@@ -55,8 +58,5 @@ int es_cmd_predict(es_cli *cli, int argc, char **argv);
 int es_cmd_retrain(es_cli *cli, int argc, char **argv);
 int es_cmd_models(es_cli *cli, int argc, char **argv);
 int es_cmd_status(es_cli *cli, int argc, char **argv);
-int es_cmd_yamnet(es_cli *cli, int argc, char **argv);
-int es_cmd_serve(es_cli *cli, int argc, char **argv);
-int es_cmd_report(es_cli *cli, int argc, char **argv);
 
 #endif

@@ -26,7 +26,7 @@ static void serve_usage(FILE *out)
             "  --models DIR         models directory (default models/)\n"
             "  --data DIR           where uploads are stored (default extracted_audio/)\n"
             "  --yamnet FILE        the YAMNet model file (default: searched)\n"
-            "  --threads N          worker threads (default 2 x cores)\n"
+            "  --threads N          worker threads for predictions/uploads (default: cores)\n"
             "  --max-upload-mb N    request body limit in MiB (default 25)\n"
             "  --cors ORIGINS       allowed CORS origins, comma-separated, '*' = any\n"
             "                       (default $ECOSIGHT_CORS_ORIGINS, else '*')\n"
@@ -34,6 +34,11 @@ static void serve_usage(FILE *out)
             "  --max-connections N  concurrent connections (default 1024)\n"
             "  --access-log FILE    access log ('-' = stdout, the default; 'off' = none)\n"
             "  --drain-seconds S    on SIGTERM, wait at most S s for requests in flight (30)\n"
+            "Retraining (POST /retrain), as `ecosight retrain` / `ecosight train`:\n"
+            "  --retrain-epochs N   epochs (training default 100)\n"
+            "  --retrain-per-file N|auto  augmentations per original (training default)\n"
+            "  --retrain-max-files-per-class N  use at most N files per class (0 = all)\n"
+            "  --retrain-threads N  threads for retraining (default half the cores)\n"
             "\n"
             "Environment: ECOSIGHT_API_TOKEN (when set, /upload and /retrain need\n"
             "'Authorization: Bearer <token>'), PORT, ECOSIGHT_CORS_ORIGINS, S3 settings.\n");
@@ -50,6 +55,10 @@ int es_cmd_serve(es_cli *cli, int argc, char **argv)
         {"max-connections", required_argument, NULL, 'C'},
         {"access-log", required_argument, NULL, 'a'},
         {"drain-seconds", required_argument, NULL, 'D'},
+        {"retrain-epochs", required_argument, NULL, 'E'},
+        {"retrain-per-file", required_argument, NULL, 'F'},
+        {"retrain-max-files-per-class", required_argument, NULL, 'M'},
+        {"retrain-threads", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     es_server_config cfg = es_server_default_config();
     cfg.host = "0.0.0.0";
@@ -102,6 +111,28 @@ int es_cmd_serve(es_cli *cli, int argc, char **argv)
         case 'D':
             if (es_cli_parse_double(optarg, 0, 3600, &drain) != 0)
                 return es_cli_usage_error(cli, "serve", "bad --drain-seconds '%s'", optarg);
+            break;
+        case 'E':
+            if (es_cli_parse_int(optarg, 1, 100000, &v) != 0)
+                return es_cli_usage_error(cli, "serve", "bad --retrain-epochs '%s'", optarg);
+            cfg.retrain_epochs = (int)v;
+            break;
+        case 'F':
+            if (strcmp(optarg, "auto") == 0)
+                cfg.retrain_per_file = -1;
+            else if (es_cli_parse_int(optarg, 0, 11, &v) == 0)
+                cfg.retrain_per_file = (int)v;
+            else
+                return es_cli_usage_error(cli, "serve", "bad --retrain-per-file '%s'", optarg);
+            break;
+        case 'M':
+            if (es_cli_parse_int(optarg, 0, 1000000000, &v) != 0)
+                return es_cli_usage_error(cli, "serve", "bad --retrain-max-files-per-class '%s'", optarg);
+            cfg.retrain_max_files = (int)v;
+            break;
+        case 'R':
+            if (es_cli_parse_threads(optarg, &cfg.retrain_threads) != 0)
+                return es_cli_usage_error(cli, "serve", "bad --retrain-threads '%s'", optarg);
             break;
         case 'h': serve_usage(stdout); return ES_EXIT_OK;
         default: return es_cli_usage_error(cli, "serve", "bad option");

@@ -287,6 +287,7 @@ int es_cli_s3_sync(es_cli *cli, int argc, char **argv, int download)
     ui.bar = es_progress_new(cli->log, name, -1, "B");
     so.progress = on_progress;
     so.progress_ud = &ui;
+    so.progress_bytes = 1;
     es_s3_sync_summary sum;
     if (download)
         rc = es_s3_download_prefix(client, bucket, prefix, dir, &so, &sum, &err);

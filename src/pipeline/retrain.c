@@ -52,6 +52,7 @@ typedef struct run_state {
     const char *kill_at;    /* "stage" or "stage@fraction" */
     int stop;               /* SIGSTOP instead of SIGKILL (the lock tests) */
     pthread_mutex_t mu;     /* stage changes come from the training's worker threads */
+    es_strlist in_s3;       /* "class/file" of every object the sync saw in the bucket */
 } run_state;
 
 /* Fault injection for the crash tests: die like kill -9 would, at a chosen
@@ -109,6 +110,15 @@ static void train_progress(void *ud, const char *stage, int64_t done, int64_t to
 static void sync_progress(void *ud, const es_s3_sync_progress *p)
 {
     run_state *rs = ud;
+    /* Serialised by the sync: remember which local files the bucket holds. */
+    if ((p->event == ES_S3_SYNC_TRANSFERRED || p->event == ES_S3_SYNC_SKIPPED) && p->path) {
+        size_t dl = strlen(rs->cfg->data_dir);
+        const char *rel = p->path;
+        if (strncmp(rel, rs->cfg->data_dir, dl) == 0 && rel[dl] == '/')
+            rel += dl + 1;
+        if (es_strlist_push(&rs->in_s3, rel, NULL) != ES_OK)
+            es_log_warn(rs->cfg->log, "out of memory noting %s as an S3 object", rel);
+    }
     double f = p->files_total > 0 ? (double)p->files_done / (double)p->files_total : -1.0;
     if (rs->cfg->progress)
         rs->cfg->progress(rs->cfg->progress_ud, "download", f, p->key);
@@ -388,8 +398,14 @@ es_status es_retrain_run(const es_retrain_config *cfg, es_retrain_result *res, e
 
     /* 2. Catalog and trigger. */
     enter_stage(&rs, "scan", NULL);
-    rc = es_retrain_scan(rs.store, cfg->data_dir, res->s3_used ? ES_SOURCE_S3 : ES_SOURCE_LOCAL,
-                         cfg->threads, log, &res->scan, err);
+    if (res->s3_used) {
+        es_strlist_sort(&rs.in_s3);
+        rc = es_retrain_scan_synced(rs.store, cfg->data_dir, &rs.in_s3, cfg->threads, log,
+                                    &res->scan, err);
+    } else {
+        rc = es_retrain_scan(rs.store, cfg->data_dir, ES_SOURCE_LOCAL, cfg->threads, log,
+                             &res->scan, err);
+    }
     res->t_scan = res->scan.seconds;
     if (rc != ES_OK)
         goto done;
@@ -529,5 +545,6 @@ done:
     es_store_close(rs.store);
     es_models_lock_release(lock);
     pthread_mutex_destroy(&rs.mu);
+    es_strlist_free(&rs.in_s3);
     return rc;
 }

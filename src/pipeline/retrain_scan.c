@@ -67,8 +67,31 @@ static void free_items(scan_item *items, size_t n)
     free(items);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static es_status scan(es_store *st, const char *data_dir, es_rec_source source,
+                      const es_strlist *in_s3, int threads, const es_log *log,
+                      es_scan_summary *out, es_error *err);
+
 es_status es_retrain_scan(es_store *st, const char *data_dir, es_rec_source source, int threads,
                           const es_log *log, es_scan_summary *out, es_error *err)
+{
+    return scan(st, data_dir, source, NULL, threads, log, out, err);
+}
+
+es_status es_retrain_scan_synced(es_store *st, const char *data_dir, const es_strlist *in_s3,
+                                 int threads, const es_log *log, es_scan_summary *out,
+                                 es_error *err)
+{
+    return scan(st, data_dir, ES_SOURCE_LOCAL, in_s3, threads, log, out, err);
+}
+
+static es_status scan(es_store *st, const char *data_dir, es_rec_source source,
+                      const es_strlist *in_s3, int threads, const es_log *log,
+                      es_scan_summary *out, es_error *err)
 {
     memset(out, 0, sizeof *out);
     double t0 = es_monotonic_s();
@@ -123,6 +146,9 @@ es_status es_retrain_scan(es_store *st, const char *data_dir, es_rec_source sour
             it->size = sb.st_size;
             it->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
             it->source = source;
+            if (in_s3 && in_s3->count &&
+                bsearch(&it->rel, in_s3->items, in_s3->count, sizeof *in_s3->items, cmp_str))
+                it->source = ES_SOURCE_S3;
             es_recording old;
             es_error e;
             es_status g = es_store_get_recording(st, it->rel, &old, &e);

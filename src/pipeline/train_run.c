@@ -633,6 +633,14 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         cfg->batch_size < 1 || cfg->per_file < -1 || cfg->per_file > ES_AUG_COUNT ||
         !(cfg->learning_rate > 0) || cfg->num_hidden < 0 || cfg->num_hidden > ES_HEAD_MAX_HIDDEN)
         return es_error_set(err, ES_ERR_INVALID, "train: a hyperparameter is out of range");
+    if (cfg->log_extra_json) {
+        /* Checked up front: nothing after `latest` moves may fail on it. */
+        cJSON *x = cJSON_Parse(cfg->log_extra_json);
+        int ok = cJSON_IsObject(x);
+        cJSON_Delete(x);
+        if (!ok)
+            return es_error_set(err, ES_ERR_INVALID, "train: log_extra_json is not a JSON object");
+    }
     double t0 = es_monotonic_s(), t;
     run R;
     memset(&R, 0, sizeof R);
@@ -894,17 +902,32 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         cJSON_AddNumberToObject(rec, "epochs_run", hist.count);
         cJSON_AddNumberToObject(rec, "seed", (double)cfg->seed);
         cJSON_AddNumberToObject(rec, "duration_seconds", res->seconds_total);
-        cJSON_AddBoolToObject(rec, "set_latest", cfg->set_latest != 0);
+        cJSON *st = cJSON_AddObjectToObject(rec, "stage_seconds");
+        cJSON_AddNumberToObject(st, "scan_split", res->seconds_scan);
+        cJSON_AddNumberToObject(st, "features", res->seconds_features);
+        cJSON_AddNumberToObject(st, "train", res->seconds_train);
+        cJSON_AddNumberToObject(st, "evaluate", res->seconds_evaluate);
+        cJSON_AddNumberToObject(st, "save", res->seconds_save);
+        if (cfg->log_extra_json) {
+            cJSON *extra = cJSON_Parse(cfg->log_extra_json); /* checked at the start */
+            cJSON *it;
+            while (extra && (it = extra->child) != NULL) {
+                cJSON_DetachItemViaPointer(extra, it);
+                cJSON_DeleteItemFromObjectCaseSensitive(rec, it->string);
+                cJSON_AddItemToObject(rec, it->string, it);
+            }
+            cJSON_Delete(extra);
+        }
         char *s = cJSON_PrintUnformatted(rec);
         cJSON_Delete(rec);
-        if (!s) {
-            rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        rc = es_models_append_log(cfg->models_dir, s, err);
+        /* The version is saved and live by now: a log that cannot be written
+         * is reported, not turned into a failed run whose model is serving. */
+        es_error lerr;
+        es_error_clear(&lerr);
+        if (!s || es_models_append_log(cfg->models_dir, s, &lerr) != ES_OK)
+            es_log_warn(cfg->log, "%s/retraining_log.json not updated: %s", cfg->models_dir,
+                        s ? es_error_text(&lerr) : "out of memory");
         free(s);
-        if (rc != ES_OK)
-            goto fail;
     }
     res->version = version;
     res->version_dir = final;

@@ -228,7 +228,7 @@ static void on_bytes(void *ud, int64_t n)
     sync_ctx *s = ud;
     pthread_mutex_lock(&s->mu);
     s->bytes_done += n;
-    if (s->o->progress) {
+    if (s->o->progress && s->o->progress_bytes) {
         es_s3_sync_progress p = {.event = ES_S3_SYNC_BYTES, .bytes = n,
                                  .files_done = s->files_done, .files_total = s->files_total,
                                  .bytes_done = s->bytes_done, .bytes_total = s->bytes_total};

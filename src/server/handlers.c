@@ -288,6 +288,20 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
             es_log_warn(s->log, "upload: %s stored but not cataloged: %s", path, es_error_text(&err));
     }
 
+    /* A copy in the bucket, where retraining and other servers look. */
+    int s3_uploaded = 0;
+    if (s->s3) {
+        char key[1024];
+        snprintf(key, sizeof key, "%s%s/%s", ES_S3_DEFAULT_PREFIX, cls, name);
+        es_error_clear(&err);
+        if (es_s3_put_file(s->s3, s->s3_bucket, key, path, NULL, NULL, NULL, NULL, NULL, &err) ==
+            ES_OK)
+            s3_uploaded = 1;
+        else
+            es_log_warn(s->log, "upload: %s stored locally, not in S3: %s", path,
+                        es_error_text(&err));
+    }
+
     cJSON *out = cJSON_CreateObject();
     cJSON_AddBoolToObject(out, "success", 1);
     cJSON_AddStringToObject(out, "message", "File uploaded successfully");
@@ -295,7 +309,7 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
     cJSON_AddStringToObject(out, "class", cls);
     cJSON_AddNumberToObject(out, "duration", duration);
     cJSON_AddNumberToObject(out, "size_bytes", (double)q->file.len);
-    cJSON_AddBoolToObject(out, "s3_uploaded", 0);
+    cJSON_AddBoolToObject(out, "s3_uploaded", s3_uploaded);
     cJSON_AddBoolToObject(out, "cataloged", cataloged);
     add_timestamp(out);
     free(path);
@@ -358,6 +372,47 @@ static enum MHD_Result h_doc(es_req *q, struct MHD_Connection *c, cJSON *doc)
 }
 
 /* ------------------------------------------------------------------------ */
+/* POST /models/rollback {"version": "..."}                                  */
+
+static enum MHD_Result h_rollback(es_req *q, struct MHD_Connection *c)
+{
+    es_server *s = q->srv;
+    cJSON *doc = q->json.len ? cJSON_ParseWithLength(q->json.data, q->json.len) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "version");
+    if (!cJSON_IsString(v) || !es_models_valid_name(v->valuestring)) {
+        cJSON_Delete(doc);
+        return es_srv_error(q, c, 422, "the body must be {\"version\": \"<a version name>\"}");
+    }
+    char version[ES_VERSION_NAME_MAX];
+    snprintf(version, sizeof version, "%s", v->valuestring);
+    cJSON_Delete(doc);
+    es_error err;
+    es_error_clear(&err);
+    es_models_remote rm = {s->s3, s->s3_bucket, NULL};
+    es_status rc = es_models_rollback(s->models_dir, s->s3 ? &rm : NULL, version, &err);
+    if (rc == ES_ERR_NOT_FOUND)
+        return es_srv_error(q, c, 404, "no model version %s", version);
+    if (rc == ES_ERR_BUSY)
+        return es_srv_error(q, c, 409, "a retrain holds the models directory: %s", es_error_text(&err));
+    if (rc != ES_OK)
+        return es_srv_error(q, c, 503, "rollback failed: %s", es_error_text(&err));
+    char *dir = es_path_join(s->models_dir, version);
+    es_ref *r = NULL;
+    rc = dir ? es_srv_model_open(dir, &r, &err) : es_error_set(&err, ES_ERR_NOMEM, "out of memory");
+    free(dir);
+    if (rc != ES_OK)
+        return es_srv_error(q, c, 503, "version %s cannot be served: %s", version, es_error_text(&err));
+    es_holder_swap(&s->holder, r);
+    es_log_info(s->log, "rollback: serving %s", version);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "success", 1);
+    cJSON_AddStringToObject(o, "live", version);
+    cJSON_AddStringToObject(o, "message", "model version is live");
+    add_timestamp(o);
+    return es_srv_json(q, c, 200, o);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Dispatch                                                                 */
 
 enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c)
@@ -374,6 +429,7 @@ enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c)
     case ES_ROUTE_RETRAIN: return h_retrain(q, c);
     case ES_ROUTE_RETRAIN_STATUS: return h_doc(q, c, es_srv_job_status(&q->srv->job));
     case ES_ROUTE_MODELS: return h_doc(q, c, es_srv_models_list(q->srv));
+    case ES_ROUTE_ROLLBACK: return h_rollback(q, c);
     case ES_ROUTE_TRAINING_HISTORY: return h_doc(q, c, es_srv_training_history(q->srv));
     default:
         return es_srv_error(q, c, 503, "%s is not available in this build yet",

@@ -25,6 +25,25 @@
 /* Request bodies a route accepts. */
 enum { ES_BODY_NONE = 0, ES_BODY_JSON, ES_BODY_MULTIPART };
 
+typedef struct es_req es_req;
+
+/* Workers for the heavy handlers (pool.c). */
+typedef struct es_srv_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    es_req *head, *tail;
+    size_t len, max_queue;
+    pthread_t *threads;
+    int nthreads;
+    int stop;
+} es_srv_pool;
+
+es_status es_srv_pool_start(es_srv_pool *p, int threads, size_t max_queue, es_error *err);
+/* Suspend c and queue q for a worker: 1 queued, 0 the queue is full/stopping. */
+int es_srv_pool_submit(es_srv_pool *p, es_req *q, struct MHD_Connection *c);
+/* Let the workers finish the queue, then join them. */
+void es_srv_pool_stop(es_srv_pool *p);
+
 /* One loaded model version as the server shares it (held through es_ref). */
 typedef struct es_srv_model {
     void *model;              /* the version's predictor (es_model) */
@@ -70,6 +89,7 @@ struct es_server {
     atomic_int stopping;
     pthread_mutex_t upload_mu; /* picks unique upload file names */
     es_srv_job job;
+    es_srv_pool pool;
     void *yamnet;              /* es_yamnet *, shared by every version; NULL: none */
     es_store *store;           /* the catalog (NULL when it cannot be opened) */
     es_s3_client *s3;          /* uploads and model pulls; NULL when S3 is not configured */
@@ -77,8 +97,10 @@ struct es_server {
 };
 
 /* One request, from its first header callback to its completion. */
-typedef struct es_req {
+struct es_req {
     es_server *srv;
+    struct MHD_Connection *conn; /* while queued for a worker */
+    es_req *next;                /* the pool's queue */
     es_route route;
     int body_kind;
     char method[16];
@@ -88,6 +110,7 @@ typedef struct es_req {
     double t0;
     int status;             /* status queued (0 = none yet) */
     int queued;
+    int handled;            /* a worker ran its handler */
     size_t body_len;
     /* JSON body */
     es_buf json;
@@ -102,7 +125,7 @@ typedef struct es_req {
     /* the first error found while the body streamed; answered at its end */
     int err_status;
     char err_detail[ES_ERROR_MSG_MAX];
-} es_req;
+};
 
 /* Answer with a JSON document (takes ownership of doc). */
 enum MHD_Result es_srv_json(es_req *q, struct MHD_Connection *c, int status, cJSON *doc);

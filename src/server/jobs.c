@@ -61,20 +61,152 @@ cJSON *es_srv_job_status(es_srv_job *j)
     return o;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The retrain thread                                                        */
+
+static void job_progress(void *ud, const char *stage, double fraction, const char *message)
+{
+    es_srv_job *j = ud;
+    pthread_mutex_lock(&j->mu);
+    if (stage)
+        snprintf(j->stage, sizeof j->stage, "%s", stage);
+    if (fraction >= 0)
+        j->progress = fraction;
+    if (message)
+        snprintf(j->message, sizeof j->message, "%s", message);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void job_finish(es_srv_job *j, const char *state, const char *message, const char *error,
+                       const char *version)
+{
+    pthread_mutex_lock(&j->mu);
+    snprintf(j->state, sizeof j->state, "%s", state);
+    if (message)
+        snprintf(j->message, sizeof j->message, "%s", message);
+    snprintf(j->last_error, sizeof j->last_error, "%s", error ? error : "");
+    if (version)
+        snprintf(j->new_version, sizeof j->new_version, "%s", version);
+    j->finished_at = es_unix_time();
+    j->running = 0;
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void *job_thread(void *arg)
+{
+    es_server *s = arg;
+    es_srv_job *j = &s->job;
+    es_retrain_config c = es_retrain_default_config();
+    c.data_dir = s->data_dir;
+    c.models_dir = s->models_dir;
+    pthread_mutex_lock(&j->mu);
+    c.min_new = j->min_new_samples;
+    pthread_mutex_unlock(&j->mu);
+    /* Leave cores for predictions: by default training takes half the machine. */
+    int cores = es_cpu_count();
+    c.threads = s->cfg.retrain_threads > 0 ? s->cfg.retrain_threads : (cores > 1 ? cores / 2 : 1);
+    c.train.threads = c.threads;
+    if (s->cfg.retrain_epochs > 0)
+        c.train.epochs = s->cfg.retrain_epochs;
+    if (s->cfg.retrain_per_file >= -1)
+        c.train.per_file = s->cfg.retrain_per_file;
+    if (s->cfg.retrain_max_files > 0)
+        c.train.max_files_per_class = s->cfg.retrain_max_files;
+    c.train.yamnet = s->yamnet;
+    c.train.yamnet_path = s->yamnet_path;
+    c.progress = job_progress;
+    c.progress_ud = j;
+    c.cancel = &j->cancel;
+    c.log = NULL; /* progress goes to /retrain/status, not to the server's log */
+    es_retrain_result res;
+    memset(&res, 0, sizeof res);
+    es_error err;
+    es_error_clear(&err);
+    double t0 = es_monotonic_s();
+    es_status rc = es_retrain_run(&c, &res, &err);
+    if (rc == ES_OK && res.trained) {
+        /* Open the new version whole, then swap it in: requests in flight
+         * keep the old one until they finish. */
+        char *vdir = es_path_join(s->models_dir, res.version);
+        es_ref *r = NULL;
+        rc = vdir ? es_srv_model_open(vdir, &r, &err) : es_error_set(&err, ES_ERR_NOMEM, "out of memory");
+        free(vdir);
+        if (rc == ES_OK) {
+            es_holder_swap(&s->holder, r);
+            char msg[256];
+            snprintf(msg, sizeof msg, "new version %s (test accuracy %.3f) live after %.1f s",
+                     res.version, res.test_accuracy, es_monotonic_s() - t0);
+            es_log_info(s->log, "retrain: %s", msg);
+            job_finish(j, "completed", msg, NULL, res.version);
+        } else {
+            es_log_error(s->log, "retrain: version %s trained but cannot be served: %s",
+                         res.version, es_error_text(&err));
+            job_finish(j, "failed", "the new version could not be loaded", es_error_text(&err),
+                       res.version);
+        }
+    } else if (rc == ES_OK) {
+        job_finish(j, "skipped", res.reason, NULL, NULL);
+    } else if (rc == ES_ERR_CANCELLED) {
+        job_finish(j, "cancelled", "stopped by shutdown", es_error_text(&err), NULL);
+    } else {
+        es_log_error(s->log, "retrain failed: %s", es_error_text(&err));
+        job_finish(j, "failed", "retraining failed", es_error_text(&err), NULL);
+    }
+    es_retrain_result_clear(&res);
+    return NULL;
+}
+
 int es_srv_job_start(es_server *s, const char *reason, long min_new_samples, es_error *err)
 {
-    (void)reason;
-    (void)min_new_samples;
-    pthread_mutex_lock(&s->job.mu);
-    int running = s->job.running;
-    pthread_mutex_unlock(&s->job.mu);
-    if (running)
+    es_srv_job *j = &s->job;
+    if (!s->yamnet) {
+        es_error_set(err, ES_ERR_CONFIG, "no YAMNet model is loaded (see --yamnet)");
+        return -1;
+    }
+    if (atomic_load(&s->stopping)) {
+        es_error_set(err, ES_ERR_BUSY, "the server is shutting down");
+        return -1;
+    }
+    pthread_mutex_lock(&j->mu);
+    if (j->running) {
+        pthread_mutex_unlock(&j->mu);
         return 0;
-    es_error_set(err, ES_ERR_UNSUPPORTED, "the retraining pipeline is not part of this build yet");
-    return -1;
+    }
+    if (j->has_thread) {
+        pthread_join(j->thread, NULL); /* the previous run has ended */
+        j->has_thread = 0;
+    }
+    snprintf(j->state, sizeof j->state, "running");
+    snprintf(j->stage, sizeof j->stage, "starting");
+    snprintf(j->trigger_reason, sizeof j->trigger_reason, "%s", reason);
+    j->message[0] = j->last_error[0] = j->new_version[0] = '\0';
+    j->progress = 0;
+    j->min_new_samples = min_new_samples;
+    j->started_at = es_unix_time();
+    j->finished_at = 0;
+    j->cancel = 0;
+    j->running = 1;
+    int e = pthread_create(&j->thread, NULL, job_thread, s);
+    if (e != 0) {
+        j->running = 0;
+        snprintf(j->state, sizeof j->state, "failed");
+        pthread_mutex_unlock(&j->mu);
+        es_error_set(err, ES_ERR_NOMEM, "cannot start the retrain thread: %s", strerror(e));
+        return -1;
+    }
+    j->has_thread = 1;
+    pthread_mutex_unlock(&j->mu);
+    return 1;
 }
 
 void es_srv_shutdown_jobs(es_server *s)
 {
-    (void)s;
+    es_srv_job *j = &s->job;
+    pthread_mutex_lock(&j->mu);
+    int join = j->has_thread;
+    j->cancel = 1;
+    j->has_thread = 0;
+    pthread_mutex_unlock(&j->mu);
+    if (join)
+        pthread_join(j->thread, NULL);
 }

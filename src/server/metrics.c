@@ -12,7 +12,7 @@ static const double BUCKETS[ES_METRICS_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0
 
 static const char *const ROUTES[ES_ROUTE_COUNT] = {
     "/", "/health", "/status", "/predict", "/upload", "/retrain", "/retrain/status",
-    "/metrics", "/training-history", "/models", "/metrics/prometheus", "/openapi.json",
+    "/metrics", "/training-history", "/models", "/models/rollback", "/metrics/prometheus", "/openapi.json",
     "/dashboard", "other"};
 
 static const char *const STAGES[ES_STAGE_COUNT] = {"decode", "yamnet", "head"};

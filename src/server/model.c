@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include "ecosight/audio.h"
+#include "ecosight/pipeline_retrain.h"
 #include "ecosight/pipeline_train.h"
 #include "ecosight/yamnet.h"
 
@@ -110,6 +111,17 @@ void es_srv_load_initial(es_server *s)
         s->store = NULL;
         es_log_warn(s->log, "uploads will not be cataloged: %s", es_error_text(&err));
     }
+    /* S3, when configured: uploads are copied there, and an empty models
+     * directory is filled from the bucket's models/latest. */
+    char why[256] = "";
+    es_error_clear(&err);
+    if (es_retrain_s3_open(NULL, s->log, &s->s3, &s->s3_bucket, why, sizeof why, &err) != ES_OK) {
+        es_log_warn(s->log, "S3 is misconfigured, not used: %s", es_error_text(&err));
+        s->s3 = NULL;
+    } else if (!s->s3) {
+        es_log_info(s->log, "S3 not used: %s", why);
+    }
+
     char *path = NULL;
     es_yamnet *y = NULL;
     es_error_clear(&err);
@@ -124,6 +136,20 @@ void es_srv_load_initial(es_server *s)
     s->yamnet = y;
     es_ref *r = NULL;
     es_status rc = es_srv_model_open(s->models_dir, &r, &err);
+    if (rc != ES_OK && s->s3) {
+        /* Nothing here: pull the published latest from the bucket. */
+        es_models_remote rm = {s->s3, s->s3_bucket, NULL};
+        char name[ES_VERSION_NAME_MAX];
+        es_error perr;
+        es_error_clear(&perr);
+        if (es_models_pull(s->models_dir, &rm, NULL, 1, name, &perr) == ES_OK) {
+            es_log_info(s->log, "pulled model %s from s3://%s/%slatest", name, s->s3_bucket,
+                        ES_RETRAIN_MODELS_PREFIX);
+            rc = es_srv_model_open(s->models_dir, &r, &err);
+        } else {
+            es_log_warn(s->log, "no model in S3 either: %s", es_error_text(&perr));
+        }
+    }
     if (rc != ES_OK) {
         es_log_warn(s->log, "no model served yet (%s); /status answers 503 until one is trained",
                     es_error_text(&err));
@@ -137,6 +163,8 @@ void es_srv_close_resources(es_server *s)
 {
     es_store_close(s->store);
     s->store = NULL;
+    es_s3_client_free(s->s3);
+    s->s3 = NULL;
     es_yamnet_free(s->yamnet);
     s->yamnet = NULL;
 }

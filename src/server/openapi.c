@@ -101,4 +101,17 @@ const char es_openapi_json[] =
     "{\"summary\":\"Prometheus text exposition: requests and latency per endpoint, prediction stag"
     "es\",\"responses\":{\"200\":{\"description\":\"metrics\",\"content\":{\"text/plain\":{\"schema\":{\"type\":"
     "\"string\"}}}}}}},\"/openapi.json\":{\"get\":{\"summary\":\"This document\",\"responses\":{\"200\":{\"des"
-    "cription\":\"OpenAPI 3\",\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}}}}}}}}";
+    "cription\":\"OpenAPI 3\",\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}}}}}},\"/mo"
+    "dels/rollback\":{\"post\":{\"summary\":\"Serve (and point latest at) an earlier version\",\"securi"
+    "ty\":[{\"bearer\":[]}],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\""
+    ":{\"type\":\"object\",\"properties\":{\"version\":{\"type\":\"string\"}},\"required\":[\"version\"]}}}},\"r"
+    "esponses\":{\"200\":{\"description\":\"live\",\"content\":{\"application/json\":{\"schema\":{\"type\":\"ob"
+    "ject\",\"properties\":{\"success\":{\"type\":\"boolean\"},\"live\":{\"type\":\"string\"},\"message\":{\"type"
+    "\":\"string\"},\"timestamp\":{\"type\":\"string\"}}}}}},\"401\":{\"content\":{\"application/json\":{\"sche"
+    "ma\":{\"$ref\":\"#/components/schemas/Error\"}}},\"description\":\"token missing or wrong\"},\"404\":"
+    "{\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}},\"descript"
+    "ion\":\"no such version\"},\"409\":{\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/componen"
+    "ts/schemas/Error\"}}},\"description\":\"a retrain holds the models directory\"},\"415\":{\"content"
+    "\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}},\"description\":\"not"
+    " application/json\"},\"422\":{\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/s"
+    "chemas/Error\"}}},\"description\":\"missing or invalid version name\"}}}}}}";

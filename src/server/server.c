@@ -40,6 +40,7 @@ es_server_config es_server_default_config(void)
     c.cors_origins = "*";
     c.connection_timeout_s = 30;
     c.max_connections = 1024;
+    c.retrain_per_file = -2;
     return c;
 }
 
@@ -151,6 +152,7 @@ static const route_def ROUTES[] = {
     {"/metrics", "GET", ES_ROUTE_METRICS, ES_BODY_NONE, 0},
     {"/training-history", "GET", ES_ROUTE_TRAINING_HISTORY, ES_BODY_NONE, 0},
     {"/models", "GET", ES_ROUTE_MODELS, ES_BODY_NONE, 0},
+    {"/models/rollback", "POST", ES_ROUTE_ROLLBACK, ES_BODY_JSON, 1},
     {"/metrics/prometheus", "GET", ES_ROUTE_PROMETHEUS, ES_BODY_NONE, 0},
     {"/openapi.json", "GET", ES_ROUTE_OPENAPI, ES_BODY_NONE, 0},
 };
@@ -436,7 +438,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return req_begin(s, c, url, method, q);
     }
     if (q->queued)
-        return MHD_YES; /* answered early; MHD discards the rest */
+        return MHD_YES; /* answered (early, or by a worker); MHD sends it */
+    if (q->handled)
+        return MHD_NO;  /* a worker could not queue an answer: close */
     if (*upload_data_size > 0) {
         enum MHD_Result r = req_body(s, q, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -450,6 +454,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (q->err_status)
         return es_srv_error(q, c, q->err_status, "%s", q->err_detail);
+    if (q->route == ES_ROUTE_PREDICT || q->route == ES_ROUTE_UPLOAD ||
+        q->route == ES_ROUTE_ROLLBACK) {
+        /* Heavy: a worker answers, the event loop goes on serving others. */
+        if (es_srv_pool_submit(&s->pool, q, c))
+            return MHD_YES;
+        return es_srv_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                            "the server is busy (%zu requests queued); retry shortly",
+                            s->pool.max_queue);
+    }
     return es_srv_handle(q, c);
 }
 
@@ -528,7 +541,7 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
     if (!s->cfg.max_connections)
         s->cfg.max_connections = 1024;
     if (s->cfg.threads <= 0)
-        s->cfg.threads = 2 * es_cpu_count();
+        s->cfg.threads = es_cpu_count(); /* predictions are CPU-bound */
     s->log = cfg->log;
     s->access_log = cfg->access_log;
     s->started = es_unix_time();
@@ -545,7 +558,7 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     {
         struct addrinfo hints, *ai = NULL;
         memset(&hints, 0, sizeof hints);
@@ -575,11 +588,17 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
     }
 
     es_srv_load_initial(s);
+    if (es_srv_pool_start(&s->pool, s->cfg.threads, 4096, err) != ES_OK) {
+        es_server_free(s);
+        return ES_ERR_NOMEM;
+    }
+    /* The event loops only parse and route; two are plenty. */
+    unsigned loops = es_cpu_count() > 1 ? 2 : 1;
 
     s->d = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
+        MHD_OPTION_THREAD_POOL_SIZE, loops,
         MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
@@ -621,6 +640,7 @@ void es_server_stop(es_server *s, double drain_seconds)
     if (left > 0)
         es_log_warn(s->log, "drain timed out with %lld request(s) in flight", (long long)left);
     es_srv_shutdown_jobs(s);
+    es_srv_pool_stop(&s->pool); /* answers and resumes whatever is still queued */
     MHD_stop_daemon(s->d);
     s->d = NULL;
 }
@@ -632,6 +652,7 @@ void es_server_free(es_server *s)
     if (s->d)
         es_server_stop(s, 0);
     es_srv_shutdown_jobs(s);
+    es_srv_pool_stop(&s->pool);
     es_srv_close_resources(s);
     es_holder_destroy(&s->holder);
     pthread_mutex_destroy(&s->upload_mu);

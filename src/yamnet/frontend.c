@@ -242,6 +242,10 @@ es_status es_yamnet_logmel(const float *wave, size_t n, float **logmel, size_t *
 {
     if (!wave && n)
         return es_error_set(err, ES_ERR_INVALID, "es_yamnet_logmel: NULL waveform");
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(wave[i]))
+            return es_error_set(err, ES_ERR_FORMAT,
+                                "sample %zu of the waveform is not a finite number", i);
     yam_frontend *f = NULL;
     es_status rc = yam_frontend_new(&f, err);
     if (rc)

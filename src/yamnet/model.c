@@ -309,13 +309,11 @@ static es_status check_act_shape(const tfl_model *tm, int32_t ti, int h, int w, 
         return es_error_set(err, ES_ERR_MODEL, "model file: %s is missing (tensor %d)", what,
                             (int)ti);
     const tfl_tensor *t = &tm->tensors[ti];
-    int32_t d[4] = {1, h, w, c};
     if (t->rank == 4 && t->shape[1] == h && t->shape[2] == w && t->shape[3] == c &&
         t->shape[0] >= 1)
         return ES_OK;
     char got[128];
     shape_str(t, got, sizeof got);
-    (void)d;
     return es_error_set(err, ES_ERR_MODEL, "model file: %s has shape %s, expected [1,%d,%d,%d]",
                         what, got, h, w, c);
 }

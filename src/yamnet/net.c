@@ -28,11 +28,10 @@
 #define YAM_ACT_FLOATS (48 * 32 * 64)
 /* Largest per-patch activation of the deep stage: layer 7's input, 12x8x256. */
 #define YAM_DEEP_FLOATS (12 * 8 * 256)
-#define YAM_CHUNK_FRAMES ((YAM_CHUNK - 1) * ES_YAMNET_PATCH_HOP + ES_YAMNET_PATCH_FRAMES)
 
 typedef struct yam_ws {
     float *a, *b;     /* ping-pong activations: one early patch, then the deep chunk */
-    float *frames;    /* log-mel of one chunk [YAM_CHUNK_FRAMES, 64] */
+    float *frames;    /* log-mel of one chunk [(chunk-1)*48+96, 64] */
     float *patches;   /* [YAM_CHUNK, 96, 64] */
     float *emb;       /* [YAM_CHUNK, 1024] */
     float *gemm;      /* GEMM scratch [ES_CONV_PW_SCRATCH_FLOATS] */
@@ -51,14 +50,17 @@ static void ws_free(yam_ws *w)
     memset(w, 0, sizeof *w);
 }
 
-static es_status ws_init(yam_ws *w, es_error *err)
+/* A workspace for chunks of up to `chunk` patches (sized to the call, so a
+ * one-patch call does not touch megabytes it will not use). */
+static es_status ws_init(yam_ws *w, size_t chunk, es_error *err)
 {
+    size_t frames = (chunk - 1) * ES_YAMNET_PATCH_HOP + ES_YAMNET_PATCH_FRAMES;
     memset(w, 0, sizeof *w);
-    w->a = es_yam_aligned_alloc(sizeof(float) * (YAM_ACT_FLOATS + YAM_CHUNK * YAM_DEEP_FLOATS));
-    w->b = es_yam_aligned_alloc(sizeof(float) * (YAM_ACT_FLOATS + YAM_CHUNK * YAM_DEEP_FLOATS));
-    w->frames = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK_FRAMES * ES_YAMNET_MEL_BANDS);
-    w->patches = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * ES_YAMNET_PATCH_FLOATS);
-    w->emb = es_yam_aligned_alloc(sizeof(float) * YAM_CHUNK * ES_YAMNET_EMBED_DIM);
+    w->a = es_yam_aligned_alloc(sizeof(float) * (YAM_ACT_FLOATS + chunk * YAM_DEEP_FLOATS));
+    w->b = es_yam_aligned_alloc(sizeof(float) * (YAM_ACT_FLOATS + chunk * YAM_DEEP_FLOATS));
+    w->frames = es_yam_aligned_alloc(sizeof(float) * frames * ES_YAMNET_MEL_BANDS);
+    w->patches = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_PATCH_FLOATS);
+    w->emb = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_EMBED_DIM);
     w->gemm = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
     if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm) {
         ws_free(w);
@@ -93,9 +95,13 @@ static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int
         es_conv2d_forward(a, patches + (size_t)p * ES_YAMNET_PATCH_FLOATS, m->conv1_w,
                           m->conv1_b, 1, ES_YAMNET_PATCH_FRAMES, ES_YAMNET_MEL_BANDS, 1,
                           YAM_CONV1_OUT, 3, 3, 2, 1);
-        for (int l = 0; l < YAM_EARLY; l++)
+        for (int l = 0; l + 1 < YAM_EARLY; l++)
             layer_forward(&m->layers[l], b, a, 1, w->gemm);
-        memcpy(deep_a + (size_t)p * early_out, a, sizeof(float) * early_out);
+        /* The last early layer writes straight into the patch's deep slot. */
+        es_conv_depthwise3x3_forward(b, a, E->dw_w, E->dw_b, 1, E->h_in, E->w_in, E->cin,
+                                     E->stride, 1);
+        es_conv_pointwise_forward(deep_a + (size_t)p * early_out, b, E->pw_packed, E->pw_b,
+                                  (int64_t)E->h_out * E->w_out, E->cin, E->cout, 1, w->gemm);
     }
     for (int l = YAM_EARLY; l < YAM_LAYERS; l++)
         layer_forward(&m->layers[l], deep_b, deep_a, np, w->gemm);
@@ -129,6 +135,7 @@ static void classify(const es_yamnet *m, yam_ws *w, const float *emb, int np, fl
 
 typedef struct yam_pool {
     int threads;
+    size_t chunk; /* the workspaces hold chunks of up to this many patches */
     yam_ws *ws;
 } yam_pool;
 
@@ -160,14 +167,15 @@ static void pool_free(yam_pool *p)
     p->ws = NULL;
 }
 
-static es_status pool_init(yam_pool *p, int threads, es_error *err)
+static es_status pool_init(yam_pool *p, int threads, size_t chunk, es_error *err)
 {
     p->threads = threads;
+    p->chunk = chunk;
     p->ws = calloc((size_t)threads, sizeof *p->ws);
     if (!p->ws)
         return es_error_set(err, ES_ERR_NOMEM, "out of memory");
     for (int t = 0; t < threads; t++) {
-        es_status rc = ws_init(&p->ws[t], err);
+        es_status rc = ws_init(&p->ws[t], chunk, err);
         if (rc) {
             pool_free(p);
             return rc;
@@ -224,7 +232,7 @@ es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t
     size_t chunk = chunk_size(count, threads);
     int64_t items = (int64_t)((count + chunk - 1) / chunk);
     yam_pool pool;
-    es_status rc = pool_init(&pool, effective_threads(threads, items), err);
+    es_status rc = pool_init(&pool, effective_threads(threads, items), chunk, err);
     if (rc)
         return rc;
     run_patches_ctx c = {m, &pool, patches, count, chunk, embeddings, scores};
@@ -234,6 +242,17 @@ es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t
 }
 
 /* ---- waveforms ---- */
+
+/* Index of the first NaN or infinite sample, or n. A hostile or broken file
+ * must give an error, not NaN embeddings that would poison a model or a
+ * JSON answer. */
+static size_t first_nonfinite(const float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i]))
+            return i;
+    return n;
+}
 
 /* Log-mel frames and patches [p0, p0+np) of one waveform into patches. */
 static void wave_patches(const es_yamnet *m, yam_ws *w, const float *wave, size_t n, size_t p0,
@@ -310,6 +329,8 @@ static es_status run_round(const es_yamnet *m, yam_pool *pool, const wave_job *j
                            es_error *err)
 {
     size_t chunk = chunk_size(count, pool->threads);
+    if (chunk > pool->chunk)
+        chunk = pool->chunk;
     waves_ctx c = {m, pool, jobs, njobs, g0, count, chunk, emb, scores};
     return pool_run(pool, (int64_t)((count + chunk - 1) / chunk), waves_item, &c, err);
 }
@@ -332,6 +353,13 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
             return es_error_set(err, ES_ERR_EMPTY, "waveform %zu of %zu holds no samples", i,
                                 count);
         }
+        size_t bad = first_nonfinite(waves[i], lens[i]);
+        if (bad < lens[i]) {
+            free(jobs);
+            return es_error_set(err, ES_ERR_FORMAT,
+                                "waveform %zu of %zu: sample %zu is not a finite number", i, count,
+                                bad);
+        }
         jobs[i].wave = waves[i];
         jobs[i].n = lens[i];
         jobs[i].patches = es_yamnet_num_patches(lens[i]);
@@ -348,7 +376,7 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
     if (rc == ES_OK) {
         size_t chunk = chunk_size(round, threads);
         rc = pool_init(&pool, effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)),
-                       err);
+                       chunk, err);
     }
     /* Rounds of global patches; each patch's embedding is added to its
      * waveform's sum in global order, whatever thread computed it. */
@@ -406,6 +434,10 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
         return es_error_set(err, ES_ERR_INVALID, "es_yamnet_analyze: NULL argument");
     if (n == 0)
         return es_error_set(err, ES_ERR_EMPTY, "the waveform holds no samples");
+    size_t bad = first_nonfinite(wave, n);
+    if (bad < n)
+        return es_error_set(err, ES_ERR_FORMAT, "sample %zu of the waveform is not a finite number",
+                            bad);
     res->frames = es_yamnet_num_frames(n);
     res->patches = es_yamnet_num_patches(n);
     es_status rc = ES_OK;
@@ -431,7 +463,8 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
     size_t chunk = chunk_size(res->patches, threads);
     yam_pool pool = {0};
     rc = pool_init(&pool,
-                   effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)), err);
+                   effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)), chunk,
+                   err);
     if (rc == ES_OK)
         rc = run_round(m, &pool, &job, 1, 0, res->patches, res->embeddings, res->scores, err);
     pool_free(&pool);

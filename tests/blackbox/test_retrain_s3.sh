@@ -41,15 +41,27 @@ cmp <(find "$RT/src" -type f -printf '%P\n' | sort) <(find "$RT_DATA" -type f -p
     fail "the local copy differs from what was uploaded"
 
 # 2. 5 new recordings in the bucket: only they are downloaded and embedded.
+#    One more file appears only in the local copy: the catalog says where
+#    each recording came from.
 mkdir -p "$RT/more"
 cp -r "$RT/src/." "$RT/more/"
 rt_add_new 5 "$RT/more"
+mkdir -p "$RT/localonly"
+cp -r "$RT/more/." "$RT/localonly/"
+rt_add_new 1 "$RT/localonly"
+lonly=$(comm -13 <(cd "$RT/more" && find . -type f | sort) <(cd "$RT/localonly" && find . -type f | sort) | sed 's|^\./||')
+cp "$RT/localonly/$lonly" "$RT_DATA/$lonly"
 s3rver_aws s3 sync --only-show-errors "$RT/more" "s3://$B/extracted_audio/" || fail "aws sync failed"
+cp "$RT/localonly/$lonly" "$RT/more/$lonly"   # so step 3 adds 4 others (it reaches S3 then)
 rt_retrain --min-new-samples 5 --json >"$RT/r2.json" 2>"$RT/r2.err" || { cat "$RT/r2.err"; fail "second retrain failed"; }
 [ "$(rt_json .downloaded <"$RT/r2.json")" = 5 ] || fail "expected 5 downloads: $(cat "$RT/r2.json")"
 [ "$(rt_json .trained <"$RT/r2.json")" = true ] || fail "5 new did not train"
 miss=$(rt_json .cache_misses <"$RT/r2.json")
 v2=$(rt_json .version <"$RT/r2.json")
+src_of() { sqlite3 "$RT_MODELS/ecosight.db" "SELECT source FROM recordings WHERE path = '$1'"; }
+[ "$(src_of "$lonly")" = local ] || fail "$lonly (local only) has source '$(src_of "$lonly")'"
+[ "$(sqlite3 "$RT_MODELS/ecosight.db" "SELECT count(*) FROM recordings WHERE source = 's3'")" = $((n0 + 5)) ] ||
+    fail "expected $((n0 + 5)) recordings with source s3"
 read -r want old < <(rt_expected_misses "$RT_MODELS" "$v2")
 echo "second run: $miss computed; new pairs: $want ($old for earlier originals whose split moved)"
 [ "$miss" = "$want" ] || fail "computed $miss embeddings, expected exactly $want"
@@ -72,8 +84,8 @@ rt_retrain --force --json >"$RT/r3.json" 2>"$RT/r3.err" || { cat "$RT/r3.err"; f
 v3=$(rt_json .version <"$RT/r3.json")
 [ "$(rt_json .cache_misses <"$RT/r3.json")" = 0 ] || fail "resume recomputed embeddings"
 [ "$(s3latest)" = "$v3" ] && [ "$(rt_latest "$RT_MODELS")" = "$v3" ] || fail "resume did not publish $v3"
-[ "$(find "$RT_DATA" -type f -name '*.wav' -o -type f -name '*.mp3' | wc -l)" = "$((n0 + 9))" ] ||
-    fail "the local copy does not hold all $((n0 + 9)) recordings"
+[ "$(find "$RT_DATA" -type f -name '*.wav' -o -type f -name '*.mp3' | wc -l)" = "$((n0 + 10))" ] ||
+    fail "the local copy does not hold all $((n0 + 9)) recordings and the local one"
 
 # 4. models list / rollback / pull on the bucket.
 "$ES_BIN" models list --models "$RT_MODELS" --json >"$RT/list.json" || fail "models list failed"

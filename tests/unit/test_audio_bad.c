@@ -215,6 +215,15 @@ static void test_truncated_and_lying_wav(void **state)
     free(l);
     free(liar);
 
+    /* the same lie behind an ID3v2 tag (libsndfile skips the tag) */
+    unsigned char *tagged = calloc(1, 1024 + 30);
+    memcpy(tagged, "ID3\4\0\0\0\0\0\x14", 10); /* 20-byte tag */
+    liar = wav_bytes(1024, 0xFFFFFFF0u);
+    memcpy(tagged + 30, liar, 1024);
+    expect_bad_memory(tagged, 1024 + 30, "tagged-4GB.wav", "data chunk claims 4294967280");
+    free(liar);
+    free(tagged);
+
     /* a file a little shorter than its header says (a cut last write; two
      * of the shared sanity clips are like this) reads what is there, as
      * librosa/soundfile do; one with less than half of what it claims is
@@ -283,6 +292,35 @@ static void test_corrupt_vorbis(void **state)
             es_audio_clear(&a);
         free(cp);
     }
+    /* the same cuts behind ID3v2 tags, which libsndfile skips before it
+     * looks for a format (found by the fuzzer) */
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0] && cuts[i] < len; i++) {
+        size_t tag = 10 + 37 + 10 + 5;
+        unsigned char *t = calloc(1, tag + cuts[i]);
+        memcpy(t, "ID3\4\0\0\0\0\0\x25", 10); /* 37-byte tag */
+        memcpy(t + 47, "ID3\3\0\0\0\0\0\5", 10);  /* then a 5-byte one */
+        memcpy(t + tag, data, cuts[i]);
+        char name[40];
+        snprintf(name, sizeof name, "id3cut%zu.ogg", cuts[i]);
+        es_status rc = es_audio_load_memory(t, tag + cuts[i], name, NULL, &a, &err);
+        if (rc == ES_OK)
+            es_audio_clear(&a);
+        else
+            assert_non_null(strstr(err.msg, name));
+        if (cuts[i] < 3000)
+            assert_int_equal(rc, ES_ERR_FORMAT);
+        free(t);
+    }
+    /* a whole, valid file behind a tag: libsndfile refuses Ogg "embedded"
+     * after a tag; it must do so cleanly (no leak) and say why */
+    unsigned char *whole = calloc(1, 20 + len);
+    memcpy(whole, "ID3\4\0\0\0\0\0\x0a", 10);
+    memcpy(whole + 20, data, len);
+    assert_int_equal(es_audio_load_memory(whole, 20 + len, "id3.ogg", NULL, &a, &err),
+                     ES_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "id3.ogg"));
+    free(whole);
+
     /* flip bytes across the header pages */
     for (size_t off = 30; off < 4000 && off < len; off += 97) {
         char *bad = malloc(len);

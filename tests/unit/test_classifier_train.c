@@ -134,6 +134,7 @@ static void test_train_cache_determinism(void **state)
     assert_int_equal(orig, 4 * cfg.max_files_per_class);
 
     cfg.version_name = "run2";
+    cfg.log_extra_json = "{\"trigger_reason\": \"test\", \"seed\": \"overridden\"}";
     ES_ASSERT_OK(es_train_run(&cfg, &r2, &err), &err);
     assert_int_equal(r2.cache_misses, 0);
     assert_int_equal(r2.cache_hits, r1.cache_misses);
@@ -150,11 +151,24 @@ static void test_train_cache_determinism(void **state)
     free(h1);
     free(h2);
     assert_true(r1.test_accuracy == r2.test_accuracy);
+    /* the log has both runs; run2's record carries the extra members */
+    char *log = es_test_path(models, "retraining_log.json"), *lt;
+    size_t ll;
+    ES_ASSERT_OK(es_read_file(log, 1 << 20, &lt, &ll, &err), &err);
+    char *p1 = strstr(lt, "\"run1\""), *p2 = strstr(lt, "\"run2\""), *tr = strstr(lt, "\"trigger_reason\"");
+    assert_true(p1 && p2 && tr && p1 < p2 && tr > p2);
+    assert_non_null(strstr(lt, "\"overridden\""));
+    assert_non_null(strstr(lt, "\"stage_seconds\""));
+    free(lt);
+    free(log);
 
     /* a cancelled run fails and leaves latest on run2 */
     volatile int cancel = 1;
     cfg.cancel = &cancel;
     cfg.version_name = "run3";
+    cfg.log_extra_json = "[1]";
+    assert_int_equal(es_train_run(&cfg, &r3, &err), ES_ERR_INVALID);
+    cfg.log_extra_json = NULL;
     assert_int_equal(es_train_run(&cfg, &r3, &err), ES_ERR_CANCELLED);
     char *latest = es_test_path(models, "latest"), link[PATH_MAX];
     ssize_t n = readlink(latest, link, sizeof link - 1);

@@ -173,9 +173,16 @@ static void test_batch_matches_single(void **state)
         ES_ASSERT_OK(es_yamnet_embed_mean(m, w[i], lens[i], 1, one, &err), &err);
         assert_memory_equal(one, batch + (size_t)i * ES_YAMNET_EMBED_DIM, sizeof one);
     }
-    /* An empty waveform is an error, not a silent zero vector. */
+    /* An empty waveform is an error, not a silent zero vector; so is a NaN or
+     * an infinity (it would make NaN embeddings). */
     float one[ES_YAMNET_EMBED_DIM];
     assert_int_equal(es_yamnet_embed_mean(m, w[0], 0, 1, one, &err), ES_ERR_EMPTY);
+    w[1][777] = NAN;
+    assert_int_equal(es_yamnet_embed_mean(m, w[1], lens[1], 1, one, &err), ES_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "777"));
+    w[1][777] = INFINITY;
+    es_yamnet_result res;
+    assert_int_equal(es_yamnet_analyze(m, w[1], lens[1], 1, 1, 1, 1, &res, &err), ES_ERR_FORMAT);
     for (int i = 0; i < 3; i++)
         free(w[i]);
     free(batch);
