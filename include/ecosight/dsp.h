@@ -25,8 +25,9 @@ typedef struct es_fft es_fft;
 es_status es_fft_new(int n, es_fft **out, es_error *err);
 /* Flags for es_fft_new_ex / es_stft_new_ex. ES_FFT_PORTABLE: scalar code only
  * (FFTW_NO_SIMD), so results are bit-identical on every x86-64 CPU instead of
- * depending on which SIMD codelets FFTW picks for this one (~1.5x slower). The
- * augmentations use it; es_fft_new / es_stft_new keep the fast default. */
+ * depending on which SIMD codelets FFTW picks for this one (the augmentations'
+ * stretch costs +37 % with it). The augmentations use it; es_fft_new /
+ * es_stft_new keep the fast default. */
 #define ES_FFT_PORTABLE 1u
 es_status es_fft_new_ex(int n, unsigned flags, es_fft **out, es_error *err);
 void es_fft_free(es_fft *f);
