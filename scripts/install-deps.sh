@@ -24,6 +24,7 @@ test_pkgs=(
   libcmocka-dev                       # unit tests
   clang libclang-rt-14-dev            # libFuzzer targets, sanitizers
   valgrind
+  qemu-user                           # older emulated x86-64 CPUs: augmentation determinism test
   nodejs                              # S3 test server (s3rver) and browser tests
   awscli                              # independent S3 client in tests
   chromium                            # dashboard tests (headless)

@@ -23,6 +23,13 @@ typedef struct es_fft es_fft;
  * complex (interleaved re, im), inverse n/2+1 complex -> n reals
  * (unnormalised, as FFTW: inverse(forward(x)) = n * x). */
 es_status es_fft_new(int n, es_fft **out, es_error *err);
+/* Flags for es_fft_new_ex / es_stft_new_ex. ES_FFT_PORTABLE: scalar code only
+ * (FFTW_NO_SIMD), so results are bit-identical on every x86-64 CPU instead of
+ * depending on which SIMD codelets FFTW picks for this one (the augmentations'
+ * stretch costs +37 % with it). The augmentations use it; es_fft_new /
+ * es_stft_new keep the fast default. */
+#define ES_FFT_PORTABLE 1u
+es_status es_fft_new_ex(int n, unsigned flags, es_fft **out, es_error *err);
 void es_fft_free(es_fft *f);
 int es_fft_size(const es_fft *f);
 /* in: n floats; out: 2*(n/2+1) floats. Both from es_fft_alloc. */
@@ -47,6 +54,8 @@ void es_window_hann_periodic(float *w, int n);
  * n_fft/2+1 complex bins, interleaved (re, im). */
 typedef struct es_stft es_stft;
 es_status es_stft_new(int n_fft, int hop, es_stft **out, es_error *err);
+/* The same with ES_FFT_* flags (ES_FFT_PORTABLE for CPU-independent bits). */
+es_status es_stft_new_ex(int n_fft, int hop, unsigned flags, es_stft **out, es_error *err);
 void es_stft_free(es_stft *s);
 int es_stft_n_fft(const es_stft *s);
 int es_stft_hop(const es_stft *s);

@@ -30,6 +30,11 @@ static void planner_init(void)
 
 es_status es_fft_new(int n, es_fft **out, es_error *err)
 {
+    return es_fft_new_ex(n, 0, out, err);
+}
+
+es_status es_fft_new_ex(int n, unsigned flags, es_fft **out, es_error *err)
+{
     if (n < 2 || n > (1 << 24))
         return es_error_set(err, ES_ERR_INVALID, "FFT size %d out of range", n);
     pthread_once(&planner_once, planner_init);
@@ -43,8 +48,12 @@ es_status es_fft_new(int n, es_fft **out, es_error *err)
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for an FFT of size %d", n);
     }
     f->n = n;
-    f->fwd = fftwf_plan_dft_r2c_1d(n, a, (fftwf_complex *)b, FFTW_ESTIMATE);
-    f->inv = fftwf_plan_dft_c2r_1d(n, (fftwf_complex *)b, a, FFTW_ESTIMATE);
+    /* FFTW picks SSE2/AVX/AVX2/AVX-512 codelets by CPU (cpuid), and their
+     * rounding differs; FFTW_NO_SIMD restricts the planner to the scalar
+     * codelets, which do the same IEEE operations on every x86-64 CPU. */
+    unsigned fl = FFTW_ESTIMATE | ((flags & ES_FFT_PORTABLE) ? FFTW_NO_SIMD : 0);
+    f->fwd = fftwf_plan_dft_r2c_1d(n, a, (fftwf_complex *)b, fl);
+    f->inv = fftwf_plan_dft_c2r_1d(n, (fftwf_complex *)b, a, fl);
     fftwf_free(a);
     fftwf_free(b);
     if (!f->fwd || !f->inv) {
