@@ -35,6 +35,7 @@ typedef struct yam_ws {
     float *patches;   /* [YAM_CHUNK, 96, 64] */
     float *emb;       /* [YAM_CHUNK, 1024] */
     float *gemm;      /* GEMM scratch [ES_CONV_PW_SCRATCH_FLOATS] */
+    double *fft;      /* front-end FFT buffer [YAM_FFT_BUF] (es_fftd_alloc) */
 } yam_ws;
 
 static void ws_free(yam_ws *w)
@@ -47,6 +48,7 @@ static void ws_free(yam_ws *w)
     es_yam_aligned_free(w->patches);
     es_yam_aligned_free(w->emb);
     es_yam_aligned_free(w->gemm);
+    es_fftd_free_buf(w->fft);
     memset(w, 0, sizeof *w);
 }
 
@@ -62,7 +64,8 @@ static es_status ws_init(yam_ws *w, size_t chunk, es_error *err)
     w->patches = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_PATCH_FLOATS);
     w->emb = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_EMBED_DIM);
     w->gemm = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
-    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm) {
+    w->fft = es_fftd_alloc(YAM_FFT_BUF);
+    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm || !w->fft) {
         ws_free(w);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for a YAMNet workspace");
     }
@@ -260,7 +263,7 @@ static void wave_patches(const es_yamnet *m, yam_ws *w, const float *wave, size_
 {
     size_t f0 = p0 * ES_YAMNET_PATCH_HOP;
     size_t nf = (size_t)(np - 1) * ES_YAMNET_PATCH_HOP + ES_YAMNET_PATCH_FRAMES;
-    yam_frontend_frames(m->fe, wave, n, f0, nf, w->frames);
+    yam_frontend_frames(m->fe, wave, n, f0, nf, w->frames, w->fft);
     es_yamnet_patches_from_logmel(w->frames, nf, patches, (size_t)np);
 }
 
@@ -443,11 +446,14 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
     es_status rc = ES_OK;
     if (want_logmel) {
         res->logmel = malloc(sizeof(float) * res->frames * ES_YAMNET_MEL_BANDS);
-        if (!res->logmel) {
+        double *fft = es_fftd_alloc(YAM_FFT_BUF);
+        if (!res->logmel || !fft) {
+            es_fftd_free_buf(fft);
             es_yamnet_result_clear(res);
             return es_error_set(err, ES_ERR_NOMEM, "out of memory for the log-mel spectrogram");
         }
-        yam_frontend_frames(m->fe, wave, n, 0, res->frames, res->logmel);
+        yam_frontend_frames(m->fe, wave, n, 0, res->frames, res->logmel, fft);
+        es_fftd_free_buf(fft);
     }
     if (!want_embeddings && !want_scores)
         return ES_OK;
