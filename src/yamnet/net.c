@@ -12,6 +12,12 @@
  * and the front end runs in parallel too. Mean embeddings of many waveforms
  * run in rounds of up to YAM_ROUND patches, chunks crossing file boundaries,
  * so short files batch together.
+ *
+ * Workspaces: every call needs per-thread buffers (~1 MB for one patch, ~4 MB
+ * for a 16-patch chunk) plus the round's embeddings. A caller may hold them
+ * in an es_yamnet_ws and pass it to every call (the server's request threads
+ * each keep one); it grows to the largest call seen and is reused as is.
+ * Without one, each call makes a temporary workspace and frees it.
  */
 #include "yamnet_internal.h"
 #include "frontend.h"
@@ -19,6 +25,7 @@
 #include "ecosight/nn_conv.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,8 +144,10 @@ static void classify(const es_yamnet *m, yam_ws *w, const float *emb, int np, fl
 /* ---- workspaces for a parallel run ---- */
 
 typedef struct yam_pool {
-    int threads;
-    size_t chunk; /* the workspaces hold chunks of up to this many patches */
+    int threads;     /* this call's threads */
+    size_t chunk;    /* this call's workspaces hold chunks of up to this many patches */
+    int cap_threads; /* workspaces allocated ... */
+    size_t cap_chunk; /* ... and the chunk they are sized for */
     yam_ws *ws;
 } yam_pool;
 
@@ -162,29 +171,111 @@ static size_t chunk_size(size_t patches, int threads)
 
 static void pool_free(yam_pool *p)
 {
-    if (!p->ws)
-        return;
-    for (int t = 0; t < p->threads; t++)
-        ws_free(&p->ws[t]);
-    free(p->ws);
-    p->ws = NULL;
+    if (p->ws) {
+        for (int t = 0; t < p->cap_threads; t++)
+            ws_free(&p->ws[t]);
+        free(p->ws);
+    }
+    memset(p, 0, sizeof *p);
 }
 
-static es_status pool_init(yam_pool *p, int threads, size_t chunk, es_error *err)
+/* Make the pool ready for `threads` workspaces of `chunk` patches, reusing
+ * what it holds when that is big enough. */
+static es_status pool_reserve(yam_pool *p, int threads, size_t chunk, es_error *err)
 {
-    p->threads = threads;
-    p->chunk = chunk;
-    p->ws = calloc((size_t)threads, sizeof *p->ws);
-    if (!p->ws)
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
-    for (int t = 0; t < threads; t++) {
-        es_status rc = ws_init(&p->ws[t], chunk, err);
-        if (rc) {
-            pool_free(p);
-            return rc;
+    if (!p->ws || threads > p->cap_threads || chunk > p->cap_chunk) {
+        int nt = threads > p->cap_threads ? threads : p->cap_threads;
+        size_t nc = chunk > p->cap_chunk ? chunk : p->cap_chunk;
+        pool_free(p);
+        p->ws = calloc((size_t)nt, sizeof *p->ws);
+        if (!p->ws)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+        p->cap_threads = nt;
+        p->cap_chunk = nc;
+        for (int t = 0; t < nt; t++) {
+            es_status rc = ws_init(&p->ws[t], nc, err);
+            if (rc) {
+                pool_free(p);
+                return rc;
+            }
         }
     }
+    p->threads = threads;
+    p->chunk = chunk;
     return ES_OK;
+}
+
+/* ---- the caller-held workspace ---- */
+
+typedef struct wave_job {
+    const float *wave;
+    size_t n;
+    size_t patches;
+    size_t first; /* global index of its first patch */
+} wave_job;
+
+struct es_yamnet_ws {
+    atomic_flag busy; /* set while a call uses it: catches sharing between threads */
+    yam_pool pool;
+    float *emb;       /* a round's embeddings [emb_cap, 1024] */
+    size_t emb_cap;
+    double *sum;      /* [1024] */
+    wave_job *jobs;
+    size_t jobs_cap;
+};
+
+static void yws_release(es_yamnet_ws *w)
+{
+    pool_free(&w->pool);
+    es_yam_aligned_free(w->emb);
+    free(w->sum);
+    free(w->jobs);
+    w->emb = NULL;
+    w->sum = NULL;
+    w->jobs = NULL;
+    w->emb_cap = w->jobs_cap = 0;
+}
+
+es_status es_yamnet_ws_new(es_yamnet_ws **out, es_error *err)
+{
+    es_yamnet_ws *w = calloc(1, sizeof *w);
+    if (!w)
+        return es_error_set(err, ES_ERR_NOMEM, "out of memory for a YAMNet workspace");
+    atomic_flag_clear(&w->busy);
+    *out = w;
+    return ES_OK;
+}
+
+void es_yamnet_ws_free(es_yamnet_ws *w)
+{
+    if (!w)
+        return;
+    yws_release(w);
+    free(w);
+}
+
+/* The workspace of a call: the caller's (marked busy) or `local` (zeroed). */
+static es_status yws_acquire(es_yamnet_ws *ws, es_yamnet_ws *local, es_yamnet_ws **w,
+                             es_error *err)
+{
+    if (!ws) {
+        memset(local, 0, sizeof *local);
+        *w = local;
+        return ES_OK;
+    }
+    if (atomic_flag_test_and_set(&ws->busy))
+        return es_error_set(err, ES_ERR_INVALID,
+                            "a YAMNet workspace is in use by another call (one per thread)");
+    *w = ws;
+    return ES_OK;
+}
+
+static void yws_done(es_yamnet_ws *ws, es_yamnet_ws *local)
+{
+    if (ws)
+        atomic_flag_clear(&ws->busy);
+    else
+        yws_release(local);
 }
 
 /* Run fn over items on the pool: inline when one thread (never spawns). */
@@ -225,8 +316,9 @@ static es_status run_patches_item(void *vctx, int64_t i, int t, es_error *err)
     return ES_OK;
 }
 
-es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t count,
-                                int threads, float *embeddings, float *scores, es_error *err)
+es_status es_yamnet_run_patches_ws(const es_yamnet *m, es_yamnet_ws *ws, const float *patches,
+                                   size_t count, int threads, float *embeddings, float *scores,
+                                   es_error *err)
 {
     if (!m || (!patches && count))
         return es_error_set(err, ES_ERR_INVALID, "es_yamnet_run_patches: NULL argument");
@@ -234,14 +326,23 @@ es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t
         return ES_OK;
     size_t chunk = chunk_size(count, threads);
     int64_t items = (int64_t)((count + chunk - 1) / chunk);
-    yam_pool pool;
-    es_status rc = pool_init(&pool, effective_threads(threads, items), chunk, err);
+    es_yamnet_ws local, *w = NULL;
+    es_status rc = yws_acquire(ws, &local, &w, err);
     if (rc)
         return rc;
-    run_patches_ctx c = {m, &pool, patches, count, chunk, embeddings, scores};
-    rc = pool_run(&pool, items, run_patches_item, &c, err);
-    pool_free(&pool);
+    rc = pool_reserve(&w->pool, effective_threads(threads, items), chunk, err);
+    if (rc == ES_OK) {
+        run_patches_ctx c = {m, &w->pool, patches, count, chunk, embeddings, scores};
+        rc = pool_run(&w->pool, items, run_patches_item, &c, err);
+    }
+    yws_done(ws, &local);
     return rc;
+}
+
+es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t count,
+                                int threads, float *embeddings, float *scores, es_error *err)
+{
+    return es_yamnet_run_patches_ws(m, NULL, patches, count, threads, embeddings, scores, err);
 }
 
 /* ---- waveforms ---- */
@@ -266,13 +367,6 @@ static void wave_patches(const es_yamnet *m, yam_ws *w, const float *wave, size_
     yam_frontend_frames(m->fe, wave, n, f0, nf, w->frames, w->fft);
     es_yamnet_patches_from_logmel(w->frames, nf, patches, (size_t)np);
 }
-
-typedef struct wave_job {
-    const float *wave;
-    size_t n;
-    size_t patches;
-    size_t first; /* global index of its first patch */
-} wave_job;
 
 typedef struct waves_ctx {
     const es_yamnet *m;
@@ -338,55 +432,73 @@ static es_status run_round(const es_yamnet *m, yam_pool *pool, const wave_job *j
     return pool_run(pool, (int64_t)((count + chunk - 1) / chunk), waves_item, &c, err);
 }
 
-es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *waves,
-                                     const size_t *lens, size_t count, int threads, float *out,
-                                     es_error *err)
+/* Grow the workspace's per-call buffers: count jobs, a round of `round` embeddings. */
+static es_status yws_reserve_batch(es_yamnet_ws *w, size_t count, size_t round, es_error *err)
 {
-    if (!m || (count && (!waves || !lens || !out)))
-        return es_error_set(err, ES_ERR_INVALID, "es_yamnet_embed_mean_batch: NULL argument");
-    if (count == 0)
-        return ES_OK;
-    wave_job *jobs = calloc(count, sizeof *jobs);
-    if (!jobs)
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    if (count > w->jobs_cap) {
+        wave_job *j = realloc(w->jobs, count * sizeof *j);
+        if (!j)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu waveforms", count);
+        w->jobs = j;
+        w->jobs_cap = count;
+    }
+    if (round > w->emb_cap) {
+        es_yam_aligned_free(w->emb);
+        w->emb = es_yam_aligned_alloc(sizeof(float) * round * ES_YAMNET_EMBED_DIM);
+        w->emb_cap = w->emb ? round : 0;
+        if (!w->emb)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu embeddings", round);
+    }
+    if (!w->sum) {
+        w->sum = malloc(ES_YAMNET_EMBED_DIM * sizeof *w->sum);
+        if (!w->sum)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    }
+    return ES_OK;
+}
+
+static es_status embed_mean_batch(const es_yamnet *m, es_yamnet_ws *w, const float *const *waves,
+                                  const size_t *lens, size_t count, int threads, float *out,
+                                  es_error *err)
+{
     size_t total = 0;
     for (size_t i = 0; i < count; i++) {
-        if (lens[i] == 0 || !waves[i]) {
-            free(jobs);
+        if (lens[i] == 0 || !waves[i])
             return es_error_set(err, ES_ERR_EMPTY, "waveform %zu of %zu holds no samples", i,
                                 count);
-        }
         size_t bad = first_nonfinite(waves[i], lens[i]);
-        if (bad < lens[i]) {
-            free(jobs);
+        if (bad < lens[i])
             return es_error_set(err, ES_ERR_FORMAT,
                                 "waveform %zu of %zu: sample %zu is not a finite number", i, count,
                                 bad);
-        }
+        total += es_yamnet_num_patches(lens[i]);
+    }
+    size_t round = total < YAM_ROUND ? total : YAM_ROUND;
+    es_status rc = yws_reserve_batch(w, count, round, err);
+    if (rc)
+        return rc;
+    wave_job *jobs = w->jobs;
+    total = 0;
+    for (size_t i = 0; i < count; i++) {
         jobs[i].wave = waves[i];
         jobs[i].n = lens[i];
         jobs[i].patches = es_yamnet_num_patches(lens[i]);
         jobs[i].first = total;
         total += jobs[i].patches;
     }
-    size_t round = total < YAM_ROUND ? total : YAM_ROUND;
-    float *emb = es_yam_aligned_alloc(sizeof(float) * round * ES_YAMNET_EMBED_DIM);
-    double *sum = calloc(ES_YAMNET_EMBED_DIM, sizeof *sum);
-    yam_pool pool = {0};
-    es_status rc = ES_OK;
-    if (!emb || !sum)
-        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu embeddings", round);
-    if (rc == ES_OK) {
-        size_t chunk = chunk_size(round, threads);
-        rc = pool_init(&pool, effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)),
-                       chunk, err);
-    }
+    size_t chunk = chunk_size(round, threads);
+    rc = pool_reserve(&w->pool,
+                      effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)), chunk,
+                      err);
+    float *emb = w->emb;
+    double *sum = w->sum;
+    memset(sum, 0, ES_YAMNET_EMBED_DIM * sizeof *sum);
     /* Rounds of global patches; each patch's embedding is added to its
      * waveform's sum in global order, whatever thread computed it. */
     size_t job = 0;
     for (size_t g0 = 0; rc == ES_OK && g0 < total; g0 += round) {
         size_t n = total - g0 < round ? total - g0 : round;
-        rc = run_round(m, &pool, jobs, count, g0, n, emb, NULL, err);
+        rc = run_round(m, &w->pool, jobs, count, g0, n, emb, NULL, err);
         for (size_t k = 0; rc == ES_OK && k < n; k++) {
             size_t g = g0 + k;
             while (g >= jobs[job].first + jobs[job].patches)
@@ -403,19 +515,46 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
             }
         }
     }
-    pool_free(&pool);
-    es_yam_aligned_free(emb);
-    free(sum);
-    free(jobs);
     return rc;
+}
+
+es_status es_yamnet_embed_mean_batch_ws(const es_yamnet *m, es_yamnet_ws *ws,
+                                        const float *const *waves, const size_t *lens,
+                                        size_t count, int threads, float *out, es_error *err)
+{
+    if (!m || (count && (!waves || !lens || !out)))
+        return es_error_set(err, ES_ERR_INVALID, "es_yamnet_embed_mean_batch: NULL argument");
+    if (count == 0)
+        return ES_OK;
+    es_yamnet_ws local, *w = NULL;
+    es_status rc = yws_acquire(ws, &local, &w, err);
+    if (rc)
+        return rc;
+    rc = embed_mean_batch(m, w, waves, lens, count, threads, out, err);
+    yws_done(ws, &local);
+    return rc;
+}
+
+es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *waves,
+                                     const size_t *lens, size_t count, int threads, float *out,
+                                     es_error *err)
+{
+    return es_yamnet_embed_mean_batch_ws(m, NULL, waves, lens, count, threads, out, err);
+}
+
+es_status es_yamnet_embed_mean_ws(const es_yamnet *m, es_yamnet_ws *ws, const float *wave,
+                                  size_t n, int threads, float out[ES_YAMNET_EMBED_DIM],
+                                  es_error *err)
+{
+    const float *waves[1] = {wave};
+    size_t lens[1] = {n};
+    return es_yamnet_embed_mean_batch_ws(m, ws, waves, lens, 1, threads, out, err);
 }
 
 es_status es_yamnet_embed_mean(const es_yamnet *m, const float *wave, size_t n, int threads,
                                float out[ES_YAMNET_EMBED_DIM], es_error *err)
 {
-    const float *waves[1] = {wave};
-    size_t lens[1] = {n};
-    return es_yamnet_embed_mean_batch(m, waves, lens, 1, threads, out, err);
+    return es_yamnet_embed_mean_ws(m, NULL, wave, n, threads, out, err);
 }
 
 void es_yamnet_result_clear(es_yamnet_result *res)
@@ -468,9 +607,9 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
     wave_job job = {wave, n, res->patches, 0};
     size_t chunk = chunk_size(res->patches, threads);
     yam_pool pool = {0};
-    rc = pool_init(&pool,
-                   effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)), chunk,
-                   err);
+    rc = pool_reserve(&pool,
+                      effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)),
+                      chunk, err);
     if (rc == ES_OK)
         rc = run_round(m, &pool, &job, 1, 0, res->patches, res->embeddings, res->scores, err);
     pool_free(&pool);
