@@ -2,7 +2,8 @@
  * test_yamnet_ws.c: the caller-held YAMNet workspace. One workspace reused
  * across calls of growing and shrinking size, on 1 and 2 threads, through
  * every entry point that takes one, gives results bit-identical to the calls
- * without one; a workspace already in use is refused; under ASan (the
+ * without one; one patch on 2 threads (pointwise layers split by column)
+ * gives the 1-thread bits; a workspace already in use is refused; under ASan (the
  * sanitizer tree) LeakSanitizer checks that nothing leaks.
  */
 #include "testutil.h"
@@ -82,9 +83,18 @@ static void test_ws_identical(void **state)
         ES_ASSERT_OK(es_yamnet_run_patches_ws(m, ws, p, np, threads, e2, s2, &err), &err);
         assert_memory_equal(e1, e2, sizeof(float) * np * ES_YAMNET_EMBED_DIM);
         assert_memory_equal(s1, s2, sizeof(float) * np * ES_YAMNET_NUM_CLASSES);
-        ES_ASSERT_OK(es_yamnet_run_patches_ws(m, ws, p, 1, threads, e2, NULL, &err), &err);
+        ES_ASSERT_OK(es_yamnet_run_patches_ws(m, ws, p, 1, threads, e2, s2, &err), &err);
         assert_memory_equal(e1, e2, sizeof(float) * ES_YAMNET_EMBED_DIM);
+        assert_memory_equal(s1, s2, sizeof(float) * ES_YAMNET_NUM_CLASSES);
     }
+    /* one patch on 2 threads splits every pointwise layer's columns: the same bits */
+    ES_ASSERT_OK(es_yamnet_run_patches(m, p, 1, 1, e1, s1, &err), &err);
+    ES_ASSERT_OK(es_yamnet_run_patches(m, p, 1, 2, e2, s2, &err), &err);
+    assert_memory_equal(e1, e2, sizeof(float) * ES_YAMNET_EMBED_DIM);
+    assert_memory_equal(s1, s2, sizeof(float) * ES_YAMNET_NUM_CLASSES);
+    ES_ASSERT_OK(es_yamnet_embed_mean(m, short_w, n1, 1, a, &err), &err);
+    ES_ASSERT_OK(es_yamnet_embed_mean_ws(m, ws, short_w, n1, 0, b, &err), &err);
+    assert_memory_equal(a, b, sizeof a);
     /* errors leave the workspace usable */
     assert_int_equal(es_yamnet_embed_mean_ws(m, ws, short_w, 0, 1, b, &err), ES_ERR_EMPTY);
     ES_ASSERT_OK(es_yamnet_embed_mean_ws(m, ws, long_w, n2, 1, b, &err), &err);
