@@ -70,6 +70,11 @@ locust_phase standard "$USERS_STD" standard
 echo "   load now: $(cut -d' ' -f1-3 /proc/loadavg)"
 locust_phase heavy "$USERS_HEAVY" heavy
 echo "   load now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== server-side time per prediction stage (Prometheus means over the run)"
+curl -s "$url/metrics/prometheus" | awk '
+  /^ecosight_predict_stage_seconds_sum/ {split($1, a, "\""); sum[a[2]] = $2}
+  /^ecosight_predict_stage_seconds_count/ {split($1, a, "\""); cnt[a[2]] = $2}
+  END {for (s in sum) if (cnt[s] > 0) printf "  %-7s %6.2f ms mean over %d\n", s, 1000 * sum[s] / cnt[s], cnt[s]}'
 sleep 6
 kill $rss_pid 2>/dev/null || true
 echo "== server RSS (KiB) every 5 s: first, max, last"

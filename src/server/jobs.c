@@ -147,6 +147,7 @@ static void *job_thread(void *arg)
     } else if (rc == ES_OK) {
         job_finish(j, "skipped", res.reason, NULL, NULL);
     } else if (rc == ES_ERR_CANCELLED) {
+        es_log_info(s->log, "retrain cancelled: %s", es_error_text(&err));
         job_finish(j, "cancelled", "stopped by shutdown", es_error_text(&err), NULL);
     } else {
         es_log_error(s->log, "retrain failed: %s", es_error_text(&err));

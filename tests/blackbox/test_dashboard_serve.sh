@@ -41,20 +41,33 @@ nice -n 10 "$bin" -q train "$T/data" --out "$T/models" "${train_opts[@]}"
 # The file to predict through the page, and the CLI's answer for it.
 predict_file=$(ls "$audio/gun_shot" | sort | tail -n 1); predict_file=$audio/gun_shot/$predict_file
 "$bin" -q predict "$T/models/latest" "$predict_file" --json > "$T/predict.json"
+# A long recording (clips end to end: 20 s, 12 s under the sanitizers; over the
+# page's 8 s) for the event timeline, and the CLI's events.
+ng=3; nd=2; [ "${ES_SANITIZED:-0}" = 1 ] && { ng=2; nd=1; }
+python3 - "$T/long.wav" $(ls "$audio/gun_shot" | sort | tail -n $ng | sed "s|^|$audio/gun_shot/|") \
+  $(ls "$audio/dog_bark" | sort | tail -n 4 | head -n $nd | sed "s|^|$audio/dog_bark/|") <<'PY'
+import sys, wave
+out = wave.open(sys.argv[1], "wb")
+for i, p in enumerate(sys.argv[2:]):
+    w = wave.open(p, "rb")
+    if i == 0:
+        out.setparams(w.getparams())
+    out.writeframes(w.readframes(w.getnframes()))
+out.close()
+PY
+"$bin" -q predict "$T/models/latest" "$T/long.wav" --timeline --json > "$T/timeline.json"
 # Two recordings to upload (not in the training set).
 upload_files=$(ls "$audio/dog_bark" | sort | tail -n 2 | sed "s|^|$audio/dog_bark/|" | paste -sd: -)
 
 export ECOSIGHT_API_TOKEN=dash-token-$$
-# Retrain as small as the first training (when this server has the options).
-retrain_opts=()
-if "$bin" serve --help | grep -q -- --retrain-epochs; then
-  retrain_opts=(--retrain-epochs 20 --retrain-per-file 1)
-fi
+# Retrain as small as the first training.
+retrain_opts=(--retrain-epochs 20 --retrain-per-file 1)
 serve_start "$T/srv" --models "$T/models" --data "$T/data" --threads 4 "${retrain_opts[@]}" || exit 1
 echo "== serving at $SERVE_URL"
 
 cd "$browser_dir"
 BASE=$SERVE_URL PREDICT_FILE=$predict_file PREDICT_JSON=$T/predict.json UPLOAD_FILES=$upload_files \
+  TIMELINE_FILE=$T/long.wav TIMELINE_JSON=$T/timeline.json \
   UPLOAD_CLASS=dog_bark TOKEN=$ECOSIGHT_API_TOKEN RETRAIN_TIMEOUT_S=900 ES_BUILD_DIR=${ES_BUILD_DIR:-$T} \
   timeout 1100 node check_dashboard.js
 serve_stop

@@ -68,9 +68,14 @@ check "latest after rollback" "$v1" "$(basename "$(readlink "$T/models/latest")"
 n5=$(awk '$5 ~ /^5/' "$T/srv/serve.out" | wc -l); check "no 5xx in the access log" 0 "$n5"
 
 # --- SIGTERM while a retrain runs: cancelled, clean exit -------------------------------------
-curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"min_new_samples":0}' "$U/retrain"
-
+http c "$B" -H 'Content-Type: application/json' -d '{"min_new_samples":0}' "$U/retrain"
+check "third retrain started" running "$("$PY" "$PROBE" json-field "$B" status)"
+st=$(curl -s "$U/retrain/status" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["state"])')
 serve_stop; check "clean exit" 0 $?
+# Still running at SIGTERM: it must have been cancelled (and said so), not waited for.
+if [ "$st" = running ]; then
+    grep -q "retrain cancelled" "$T/srv/serve.err"; check "the running retrain was cancelled" 0 $?
+fi
 [ $fails -eq 0 ] && rm -rf "$T"
 [ $fails -eq 0 ] && echo "test_serve_retrain: all passed" || echo "test_serve_retrain: $fails failed"
 exit $((fails > 0))
