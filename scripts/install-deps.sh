@@ -13,7 +13,7 @@ build_pkgs=(
   libsndfile1-dev libmpg123-dev       # decoding (libsndfile reads MP3 through mpg123)
   libvorbis-dev libogg-dev            # Ogg/Vorbis header check before libsndfile (see src/audio/decode.c)
   libsoxr-dev                         # resampling (librosa's default engine)
-  libfftw3-dev                        # FFTs, single precision
+  libfftw3-dev                        # FFTs, single and double precision
   libopenblas-dev                     # the classifier head's matrix products (YAMNet has its own kernels: docs/YAMNET.md)
   libcurl4-openssl-dev libssl-dev libexpat1-dev   # S3: HTTP, SigV4 crypto, XML
   libsqlite3-dev sqlite3              # catalog and embedding cache

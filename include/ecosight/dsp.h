@@ -1,6 +1,6 @@
 /*
  * ecosight/dsp.h: signal processing shared by the augmentations and YAMNet's
- * front end: real FFT plans (FFTW, single precision), windows, and (added by
+ * front end: real FFT plans (FFTW, single and double precision), windows, and (added by
  * their users) STFT/ISTFT and the mel filterbank.
  *
  * A plan is read-only once made and may be executed from many threads at
@@ -39,6 +39,19 @@ void es_fft_inverse(const es_fft *f, float *in, float *out);
 
 void *es_fft_alloc(size_t nfloats); /* zeroed, aligned; NULL when out of memory */
 void es_fft_free_buf(void *p);
+
+/* ---- real FFT, double precision (forward only) ----
+ * For front ends whose later steps magnify rounding (YAMNet's log(mel + 0.001)).
+ * Same rules: read-only once made, shareable between threads, buffers from
+ * es_fftd_alloc (SIMD-aligned, zeroed). */
+typedef struct es_fftd es_fftd;
+es_status es_fftd_new(int n, es_fftd **out, es_error *err);
+void es_fftd_free(es_fftd *f);
+int es_fftd_size(const es_fftd *f);
+/* in: n doubles; out: 2*(n/2+1) doubles (interleaved re, im). */
+void es_fftd_forward(const es_fftd *f, double *in, double *out);
+void *es_fftd_alloc(size_t ndoubles);
+void es_fftd_free_buf(void *p);
 
 /* ---- windows ---- */
 /* Periodic Hann (scipy.signal.get_window('hann', n, fftbins=True)):
