@@ -356,17 +356,38 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
 static size_t on_read(char *buf, size_t size, size_t n, void *ud)
 {
     xfer *x = ud;
+    s3_request *r = x->r;
     size_t room = size * n;
-    size_t left = x->r->body_len - x->body_pos;
+    size_t left = r->body_len - x->body_pos;
     size_t k = left < room ? left : room;
-    if (k)
+    if (!k)
+        return 0;
+    if (r->body_from_fd) {
+        /* straight from the file at the part's offset: no copy of the part in memory */
+        size_t got = 0;
+        while (got < k) {
+            ssize_t rd = pread(r->body_fd, buf + got, k - got,
+                               (off_t)(r->body_off + (int64_t)(x->body_pos + got)));
+            if (rd < 0 && errno == EINTR)
+                continue;
+            if (rd <= 0) {
+                x->sink_rc = es_error_set(&x->sink_err, ES_ERR_IO, "cannot read the body at %lld: %s",
+                                          (long long)(r->body_off + (int64_t)(x->body_pos + got)),
+                                          rd < 0 ? strerror(errno) : "file shrank");
+                return CURL_READFUNC_ABORT;
+            }
+            got += (size_t)rd;
+        }
+    } else {
         memcpy(buf, x->body + x->body_pos, k);
+    }
     x->body_pos += k;
     return k;
 }
 
 /* libcurl rewinds the body when it must resend it (a reused connection that
- * the server closed, an early error answer). */
+ * the server closed, an early error answer): a file body is read again from
+ * the part's offset, a memory body from its start. */
 static int on_seek(void *ud, curl_off_t offset, int origin)
 {
     xfer *x = ud;
@@ -454,11 +475,16 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
     if (rc != ES_OK)
         goto out;
 
-    /* payload hash over the body (small: parts are at most part_size) */
+    /* payload hash over the body: given for a file body (hashed while it was
+     * read once), computed here for a memory one */
     char payload[ES_SHA256_HEX_LEN];
-    uint8_t dig[ES_SHA256_LEN];
-    es_sha256(r->body ? r->body : "", r->body ? r->body_len : 0, dig);
-    es_hex(dig, sizeof dig, payload);
+    if (r->payload_sha256) {
+        snprintf(payload, sizeof payload, "%s", r->payload_sha256);
+    } else {
+        uint8_t dig[ES_SHA256_LEN];
+        es_sha256(r->body ? r->body : "", r->body ? r->body_len : 0, dig);
+        es_hex(dig, sizeof dig, payload);
+    }
     char date[17];
     amz_now(date);
     char range[64] = "";
@@ -542,7 +568,7 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
     }
     if (r->head) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (r->body || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
+    } else if (r->body || r->body_from_fd || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, &x);

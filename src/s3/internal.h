@@ -36,6 +36,12 @@ typedef struct s3_request {
     size_t nheaders;
     const void *body;     /* request body (may be NULL) */
     size_t body_len;
+    /* or the body is body_len bytes of file body_fd from body_off, read with
+     * pread as libcurl asks (a multipart part: memory stays constant) */
+    int body_from_fd;
+    int body_fd;
+    int64_t body_off;
+    const char *payload_sha256; /* hex SHA-256 of the body; NULL: computed here */
     int head;             /* HEAD: no response body */
     /* success body: into `out` (bounded) or appended to out_file */
     es_buf *out;

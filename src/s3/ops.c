@@ -346,38 +346,69 @@ typedef struct mp_ctx {
     void *ud;
 } mp_ctx;
 
+#define PART_CHUNK (256 * 1024) /* what a part's hashing pass reads at a time */
+
+/* One pass over a part of the file: its MD5 (to check the part's ETag) and
+ * SHA-256 (the signed payload hash), reading PART_CHUNK bytes at a time. */
+static es_status hash_part(const mp_ctx *m, int64_t off, int64_t n, uint8_t md5[16],
+                           char sha_hex[ES_SHA256_HEX_LEN], es_error *err)
+{
+    char *buf = malloc(PART_CHUNK);
+    es_hash_ctx *hm = NULL, *hs = NULL;
+    es_status rc = buf ? ES_OK : es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    if (rc == ES_OK)
+        rc = es_hash_new(ES_HASH_MD5, &hm, err);
+    if (rc == ES_OK)
+        rc = es_hash_new(ES_HASH_SHA256, &hs, err);
+    for (int64_t got = 0; rc == ES_OK && got < n;) {
+        size_t want = n - got < PART_CHUNK ? (size_t)(n - got) : PART_CHUNK;
+        ssize_t k = pread(m->fd, buf, want, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = es_error_set(err, ES_ERR_IO, "cannot read %s at %lld: %s", m->path,
+                              (long long)(off + got), k < 0 ? strerror(errno) : "file shrank");
+            break;
+        }
+        es_hash_update(hm, buf, (size_t)k);
+        es_hash_update(hs, buf, (size_t)k);
+        got += k;
+    }
+    if (rc == ES_OK) {
+        uint8_t d[ES_HASH_MAX_LEN];
+        es_hash_final(hm, d);
+        memcpy(md5, d, 16);
+        es_hash_final(hs, d);
+        es_hex(d, ES_SHA256_LEN, sha_hex);
+    }
+    es_hash_free(hm);
+    es_hash_free(hs);
+    free(buf);
+    return rc;
+}
+
 static es_status put_part(void *vctx, int64_t i, int thread_index, es_error *err)
 {
     (void)thread_index;
     mp_ctx *m = vctx;
     int64_t off = i * m->part_size;
     int64_t n = m->size - off < m->part_size ? m->size - off : m->part_size;
-    char *buf = malloc((size_t)n);
-    if (!buf)
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory for a %lld-byte part", (long long)n);
-    int64_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(m->fd, buf + got, (size_t)(n - got), (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            free(buf);
-            return es_error_set(err, ES_ERR_IO, "cannot read %s at %lld: %s", m->path,
-                                (long long)(off + got), k < 0 ? strerror(errno) : "file shrank");
-        }
-        got += k;
-    }
+    uint8_t md5[16];
+    char sha[ES_SHA256_HEX_LEN];
+    es_status rc = hash_part(m, off, n, md5, sha, err);
+    if (rc != ES_OK)
+        return rc;
     char num[24];
     snprintf(num, sizeof num, "%lld", (long long)(i + 1));
+    /* the body is streamed from the file by libcurl's read callback */
     s3_request r = {.op = "UploadPart", .method = "PUT", .bucket = m->bucket, .key = m->key,
-                    .body = buf, .body_len = (size_t)n};
+                    .body_from_fd = 1, .body_fd = m->fd, .body_off = off,
+                    .body_len = (size_t)n, .payload_sha256 = sha};
     r.query[r.nquery++] = (es_sigv4_kv){"partNumber", num};
     r.query[r.nquery++] = (es_sigv4_kv){"uploadId", m->upload_id};
     s3_response resp;
-    es_status rc = s3_perform(m->c, &r, &resp, err);
+    rc = s3_perform(m->c, &r, &resp, err);
     if (rc == ES_OK) {
-        uint8_t md5[16];
-        es_md5(buf, (size_t)n, md5);
         char where[512];
         s3_url_for_msg(where, sizeof where, m->bucket, m->key);
         rc = check_etag("UploadPart", where, &resp, md5, err);
@@ -387,7 +418,6 @@ static es_status put_part(void *vctx, int64_t i, int thread_index, es_error *err
         if (rc == ES_OK)
             snprintf(m->etags[i], 72, "%s", resp.etag);
     }
-    free(buf);
     if (rc == ES_OK && m->bytes_cb)
         m->bytes_cb(m->ud, n);
     return rc;
