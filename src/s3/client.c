@@ -306,6 +306,13 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     return len;
 }
 
+void s3_out_hash_reset(s3_request *r)
+{
+    for (int i = 0; i < 2; i++)
+        if (r->out_hash[i])
+            es_hash_reset(r->out_hash[i]);
+}
+
 static size_t on_write(char *buf, size_t size, size_t n, void *ud)
 {
     xfer *x = ud;
@@ -331,6 +338,7 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
                     return 0;
                 }
                 r->out_pos = 0;
+                s3_out_hash_reset(r);
             }
         }
         if (fwrite(buf, 1, len, r->out_file) != len) {
@@ -339,6 +347,9 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
             return 0;
         }
         r->out_pos += (int64_t)len;
+        for (int i = 0; i < 2; i++)
+            if (r->out_hash[i])
+                es_hash_update(r->out_hash[i], buf, len);
         if (r->bytes_cb)
             r->bytes_cb(r->bytes_ud, (int64_t)len);
         return len;
@@ -627,6 +638,7 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
             goto out;
         }
         r->out_pos = 0;
+        s3_out_hash_reset(r);
         rc = es_error_set(err, ES_ERR_REMOTE, "%s %s: HTTP 416 for a resumed range", r->op, where);
         ar = ATTEMPT_RETRY;
         goto out;

@@ -50,6 +50,9 @@ typedef struct s3_request {
     int resumable;        /* out_file: resume with Range after a dropped transfer */
     es_s3_bytes_fn bytes_cb;
     void *bytes_ud;
+    /* out_file: hashes fed every byte written to it (reset when the file starts
+     * over), so the download is verified without reading it again */
+    es_hash_ctx *out_hash[2];
 } s3_request;
 
 typedef struct s3_response {
@@ -64,6 +67,9 @@ typedef struct s3_response {
     char message[256];
     int attempts;
 } s3_response;
+
+/* The download file starts over: forget what out_hash has seen. */
+void s3_out_hash_reset(s3_request *r);
 
 /* Sign and send with retries. ES_OK only for a 2xx answer; otherwise err
  * names op, s3://bucket/key, HTTP status, S3 code and message. resp is

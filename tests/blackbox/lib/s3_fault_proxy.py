@@ -6,7 +6,9 @@ cut off half-way. Every Nth request (counting from the first) gets the next
 fault in that cycle; the others are forwarded unchanged (Host header kept,
 so SigV4 signatures still verify upstream). Requests for the bucket
 "es-elsewhere" get S3's wrong-region answer (301 PermanentRedirect with
-x-amz-bucket-region: eu-west-1), outside the count.
+x-amz-bucket-region: eu-west-1), outside the count. A successful GET of a key
+whose path contains "flipbyte" has one byte of its body flipped (headers,
+ETag and length unchanged): a corrupted transfer the client must detect.
 
     s3_fault_proxy.py UPSTREAM_PORT EVERY [LOGFILE]   -> prints "READY <port>"
 """
@@ -83,6 +85,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         up.request(self.command, self.path, body=body, headers=headers)
         resp = up.getresponse()
         data = resp.read()
+        if (self.command == "GET" and "flipbyte" in self.path.split("?", 1)[0]
+                and 200 <= resp.status < 300 and data):
+            mid = len(data) // 2
+            data = data[:mid] + bytes([data[mid] ^ 0x01]) + data[mid + 1:]
+            if LOG:
+                LOG.write(f"flipped byte {mid} of {self.path}\n")
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() in ("transfer-encoding", "connection", "content-length"):
