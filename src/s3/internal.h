@@ -23,6 +23,10 @@ struct es_s3_client {
     pthread_mutex_t mu;  /* guards the idle handle pool */
     void *idle[S3_POOL_MAX];
     int nidle;
+    /* a bucket S3 said lives in another region (guarded by mu): later
+     * requests for it are signed for that region straight away */
+    char moved_bucket[64];
+    char moved_region[64];
 };
 
 typedef struct s3_request {
