@@ -796,9 +796,12 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
     /* Counts of usable originals (decode failures dropped) for the summary,
      * and every class must still have training data. */
     /* A skipped recording leaves its split one original short. The run fails
-     * only when a class is left without training originals, or loses every
-     * original the split gave it in validation or test (its metrics or
-     * threshold would silently vanish). */
+     * only when a class is left without a usable training original (nothing
+     * to learn it from). A class that loses every validation or test original
+     * the split gave it is reported (its threshold or test metrics come from
+     * no samples of it) but does not stop the run: on a small class one bad
+     * upload can be its only validation file, and a nightly retrain must not
+     * fail on that. */
     {
         size_t (*before)[3] = malloc(R.K * sizeof *before);
         if (!before) {
@@ -812,12 +815,21 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
                 cnt[R.files[i].label][R.files[i].split]++;
         rc = ES_OK;
         for (size_t k = 0; k < R.K && rc == ES_OK; k++)
-            for (int s = 0; s < 3 && rc == ES_OK; s++)
-                if (cnt[k][s] == 0 && (before[k][s] > 0 || s == ES_SPLIT_TRAIN))
+            for (int s = 0; s < 3 && rc == ES_OK; s++) {
+                if (cnt[k][s] > 0 || before[k][s] == 0)
+                    continue;
+                if (s == ES_SPLIT_TRAIN)
                     rc = es_error_set(err, ES_ERR_EMPTY,
-                                      "class %s has no usable %s originals (all %zu skipped as "
-                                      "bad files): too few for the split",
-                                      R.classes[k], es_split_name(s), before[k][s]);
+                                      "class %s has no usable train originals (all %zu skipped "
+                                      "as bad files): too few for the split",
+                                      R.classes[k], before[k][s]);
+                else
+                    es_log_warn(cfg->log,
+                                "class %s lost all %zu of its %s originals to bad files: its %s "
+                                "come from no samples of it",
+                                R.classes[k], before[k][s], es_split_name(s),
+                                s == ES_SPLIT_VAL ? "decision threshold does" : "test metrics");
+            }
         free(before);
         if (rc != ES_OK)
             goto fail;
