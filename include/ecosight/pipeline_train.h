@@ -71,7 +71,12 @@ typedef struct es_timeline_opts {
     /* A window counts as a detection of its top class only when that class's
      * probability reaches min_confidence (default 0: every window). */
     double min_confidence;
+    /* Windows per batched YAMNet call (0 = ES_TIMELINE_DEFAULT_BATCH). Memory
+     * is one span of window + batch x hop samples whatever the file's length. */
+    int batch;
 } es_timeline_opts;
+#define ES_TIMELINE_DEFAULT_BATCH 16
+#define ES_TIMELINE_MAX_BATCH 256
 es_timeline_opts es_timeline_default_opts(void);
 
 typedef struct es_timeline_window {

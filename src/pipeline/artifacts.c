@@ -5,6 +5,7 @@
  */
 #include "pipeline_internal.h"
 
+#include "ecosight/augment.h"
 #include "ecosight/yamnet.h"
 
 #include <errno.h>
@@ -20,9 +21,19 @@ cJSON *es_json_num(double v)
     return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
+void es_feature_params_for(double max_seconds, int aug_version, char *out, size_t cap)
+{
+    /* Everything an embedding depends on besides the audio key, the
+     * augmentation name, the seed and the YAMNet file: the front end (sample
+     * rate, STFT, mel, patches), the audio cut, the pooling, and the version
+     * of the augmentation code that produced the samples. */
+    snprintf(out, cap, "%s;max_s=%.3f;mean;aug=v%d", ES_YAMNET_FRONTEND_PARAMS, max_seconds,
+             aug_version);
+}
+
 void es_feature_params(double max_seconds, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s;max_s=%.3f;mean", ES_YAMNET_FRONTEND_PARAMS, max_seconds);
+    es_feature_params_for(max_seconds, ES_AUG_VERSION, out, cap);
 }
 
 es_status es_json_write(const char *path, const cJSON *doc, es_error *err)

@@ -24,7 +24,12 @@ cJSON *es_threshold_metrics_cjson(const float *probs, const int *labels, size_t 
                                   const float *thr, const char *const *names);
 /* A double as a JSON number, or null when not finite. */
 cJSON *es_json_num(double v);
-/* The front-end parameter string of the features: YAMNet's plus max_seconds. */
+/* The params string of the feature cache key and model_metadata.json:
+ * YAMNet's front end (sample rate included), max_seconds, the pooling and
+ * augment.h's ES_AUG_VERSION, so a cached embedding never outlives the
+ * augmentation code that made its samples. cap >= 256 holds it. */
 void es_feature_params(double max_seconds, char *out, size_t cap);
+/* The same for an explicit augmentation version (tests). */
+void es_feature_params_for(double max_seconds, int aug_version, char *out, size_t cap);
 
 #endif

@@ -16,7 +16,7 @@
 
 es_timeline_opts es_timeline_default_opts(void)
 {
-    es_timeline_opts o = {4.0, 1.0, 0, 0.0};
+    es_timeline_opts o = {4.0, 1.0, 0, 0.0, 0};
     return o;
 }
 
@@ -67,30 +67,41 @@ typedef struct tl_state {
     void *ud;
     es_timeline_result *res;
     float *probs;
+    float *emb;      /* batch x 1024 */
     int open;
 } tl_state;
 
-/* Score one window of n samples starting at sample `pos`. */
-static es_status score(tl_state *t, const float *wave, size_t n, int64_t pos, es_error *err)
+/* Score `count` windows (waves[i] of lens[i] samples starting at sample
+ * starts[i]) with one batched YAMNet call, then report them in time order. */
+static es_status score_batch(tl_state *t, const float *const *waves, const size_t *lens,
+                             const int64_t *starts, size_t count, es_error *err)
 {
     const double sr = ES_YAMNET_SAMPLE_RATE;
     size_t K = es_model_num_classes(t->m);
-    float emb[ES_EMBED_DIM];
-    es_status rc = es_yamnet_embed_mean(t->y, wave, n, t->o->threads, emb, err);
-    if (rc == ES_OK)
-        rc = es_model_predict_embedding(t->m, emb, t->probs, err);
+    if (count == 0)
+        return ES_OK;
+    es_status rc = es_yamnet_embed_mean_batch(t->y, waves, lens, count, t->o->threads, t->emb, err);
     if (rc != ES_OK)
         return rc;
-    size_t best = 0;
-    for (size_t k = 1; k < K; k++)
-        if (t->probs[k] > t->probs[best])
-            best = k;
-    es_timeline_window w = {(double)pos / sr, ((double)pos + (double)n) / sr, (int)best,
-                            t->probs[best], t->probs};
-    t->res->windows++;
-    if (t->on_window && t->on_window(t->ud, &w) != 0)
-        return es_error_set(err, ES_ERR_CANCELLED, "timeline: stopped by the caller");
-    return add_window(t->res, &w, t->probs[best] >= t->o->min_confidence, &t->open, err);
+    for (size_t i = 0; i < count; i++) {
+        if ((rc = es_model_predict_embedding(t->m, t->emb + i * ES_EMBED_DIM, t->probs, err)) !=
+            ES_OK)
+            return rc;
+        size_t best = 0;
+        for (size_t k = 1; k < K; k++)
+            if (t->probs[k] > t->probs[best])
+                best = k;
+        es_timeline_window w = {(double)starts[i] / sr,
+                                ((double)starts[i] + (double)lens[i]) / sr, (int)best,
+                                t->probs[best], t->probs};
+        t->res->windows++;
+        if (t->on_window && t->on_window(t->ud, &w) != 0)
+            return es_error_set(err, ES_ERR_CANCELLED, "timeline: stopped by the caller");
+        if ((rc = add_window(t->res, &w, t->probs[best] >= t->o->min_confidence, &t->open, err)) !=
+            ES_OK)
+            return rc;
+    }
+    return ES_OK;
 }
 
 /* Read up to n samples (fewer only at the end of the stream). */
@@ -113,7 +124,11 @@ static es_status read_full(es_audio_stream *s, float *buf, size_t n, size_t *got
 
 /* Windows of W samples every H samples; the last window is moved back to end
  * with the recording when a tail shorter than the hop remains, so every
- * sample is scored. Memory: one window plus one hop. */
+ * sample is scored. Windows go to YAMNet in batches of about B (one batched
+ * call costs much less than B single ones). They overlap, so a batch needs
+ * one span of W + B*H samples (the last scored window stays in it for the
+ * next batch and the tail): memory is constant (1.3 MB for 4 s / 1 s / 16)
+ * whatever the recording's length. */
 static es_status run_stream(const es_model *m, const es_yamnet *y, es_audio_stream *s,
                             const es_timeline_opts *opts_in, es_timeline_window_fn on_window,
                             void *ud, es_timeline_result *res, es_error *err)
@@ -124,47 +139,79 @@ static es_status run_stream(const es_model *m, const es_yamnet *y, es_audio_stre
         return es_error_set(err, ES_ERR_INVALID,
                             "timeline: window %.3g s / hop %.3g s (window 0.5..60, hop 0.1..window)",
                             o.window_s, o.hop_s);
+    if (o.batch < 0 || o.batch > ES_TIMELINE_MAX_BATCH)
+        return es_error_set(err, ES_ERR_INVALID, "timeline: batch %d (0..%d)", o.batch,
+                            ES_TIMELINE_MAX_BATCH);
     const double sr = ES_YAMNET_SAMPLE_RATE;
     size_t W = (size_t)(o.window_s * sr), H = (size_t)(o.hop_s * sr);
+    size_t B = o.batch > 0 ? (size_t)o.batch : ES_TIMELINE_DEFAULT_BATCH;
+    size_t S = W + B * H;
     size_t K = es_model_num_classes(m);
-    float *buf = malloc(W * sizeof(float));
-    float *hop = malloc(H * sizeof(float));
-    tl_state t = {m, y, &o, on_window, ud, res, malloc(K * sizeof(float)), 0};
+    size_t maxw = B + 2; /* first batch: B+1 windows, plus the end-aligned tail */
+    float *buf = malloc(S * sizeof(float));
+    const float **waves = malloc(maxw * sizeof *waves);
+    size_t *lens = malloc(maxw * sizeof *lens);
+    int64_t *starts = malloc(maxw * sizeof *starts);
+    tl_state t = {m, y, &o, on_window, ud, res, malloc(K * sizeof(float)),
+                  malloc(maxw * ES_EMBED_DIM * sizeof(float)), 0};
     es_status rc = ES_OK;
-    if (!buf || !hop || !t.probs) {
+    if (!buf || !waves || !lens || !starts || !t.probs || !t.emb) {
         rc = es_error_set(err, ES_ERR_NOMEM, "timeline: out of memory");
         goto done;
     }
-    size_t have = 0;
+    size_t have = 0; /* samples in buf */
     int64_t pos = 0; /* sample index of buf[0] */
-    int eof = 0;
-    if ((rc = read_full(s, buf, W, &have, &eof, err)) != ES_OK)
-        goto done;
-    res->duration_s = (double)have / sr;
-    if (have == 0) {
-        rc = es_error_set(err, ES_ERR_EMPTY, "timeline: the recording holds no audio");
-        goto done;
-    }
-    /* The first window (the only, shorter one for a recording below W). */
-    if ((rc = score(&t, buf, have, pos, err)) != ES_OK || have < W)
-        goto done;
+    int eof = 0, first = 1;
     for (;;) {
         size_t g;
-        if ((rc = read_full(s, hop, H, &g, &eof, err)) != ES_OK)
+        if ((rc = read_full(s, buf + have, S - have, &g, &eof, err)) != ES_OK)
             goto done;
-        res->duration_s = ((double)pos + (double)W + (double)g) / sr;
-        if (g == 0)
-            break;
-        memmove(buf, buf + g, (W - g) * sizeof(float));
-        memcpy(buf + (W - g), hop, g * sizeof(float));
-        pos += (int64_t)g;
-        if ((rc = score(&t, buf, W, pos, err)) != ES_OK || g < H)
+        have += g;
+        res->duration_s = ((double)pos + (double)have) / sr;
+        if (first && have == 0) {
+            rc = es_error_set(err, ES_ERR_EMPTY, "timeline: the recording holds no audio");
             goto done;
+        }
+        if (first && have < W) {
+            /* the only, shorter window of a recording below W */
+            waves[0] = buf;
+            lens[0] = have;
+            starts[0] = 0;
+            rc = score_batch(&t, waves, lens, starts, 1, err);
+            goto done;
+        }
+        /* buf[0..W) is the window scored last, except before the first batch */
+        size_t j = first ? 0 : 1, count = 0, last_j = 0, end = first ? 0 : W;
+        for (; j * H + W <= have; j++, count++) {
+            waves[count] = buf + j * H;
+            lens[count] = W;
+            starts[count] = pos + (int64_t)(j * H);
+            last_j = j;
+            end = j * H + W;
+        }
+        if (eof && end < have) {
+            /* a tail shorter than the hop: one window ending with the recording */
+            waves[count] = buf + (have - W);
+            lens[count] = W;
+            starts[count] = pos + (int64_t)(have - W);
+            count++;
+        }
+        if ((rc = score_batch(&t, waves, lens, starts, count, err)) != ES_OK || eof)
+            goto done;
+        /* not at the end: buf was full, so last_j >= 1 window was new */
+        size_t drop = last_j * H;
+        memmove(buf, buf + drop, (have - drop) * sizeof(float));
+        have -= drop;
+        pos += (int64_t)drop;
+        first = 0;
     }
 done:
     free(buf);
-    free(hop);
+    free(waves);
+    free(lens);
+    free(starts);
     free(t.probs);
+    free(t.emb);
     if (rc != ES_OK)
         es_timeline_result_clear(res);
     return rc;

@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,45 @@ done:
     return rc;
 }
 
+/* Mark a recording as skipped: "path: reason" goes to the bad-files list,
+ * the summary and split.json; the run goes on without it. Returns 0, or -1
+ * when even the message could not be allocated. */
+static int skip_file(file_item *f, const char *fmt, ...) ES_PRINTF(2, 3);
+static int skip_file(file_item *f, const char *fmt, ...)
+{
+    char reason[2 * ES_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    free(f->rows);
+    f->rows = NULL;
+    f->nvar = 0;
+    free(f->error);
+    size_t n = strlen(f->path) + strlen(reason) + 3;
+    f->error = malloc(n);
+    if (!f->error)
+        return -1;
+    snprintf(f->error, n, "%s: %s", f->path, reason);
+    return 0;
+}
+
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
+/* Only running out of memory or a cancel stops the whole run; anything else
+ * that goes wrong with one recording (decode, augmentation, embedding) is that
+ * recording's problem: one bad upload must not stop a nightly retrain. */
+static int fatal_status(es_status rc)
+{
+    return rc == ES_ERR_NOMEM || rc == ES_ERR_CANCELLED;
+}
+
 /* Worker: one original -> its rows (original + augmentations). */
 static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *err)
 {
@@ -218,16 +258,26 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
     o.max_seconds = c->max_seconds;
     es_error e2;
     es_error_clear(&e2);
+    const float *waves[1 + ES_AUG_COUNT];
+    size_t lens[1 + ES_AUG_COUNT];
+    float *owned[1 + ES_AUG_COUNT] = {0};
+    int miss_idx[1 + ES_AUG_COUNT];
+    int nmiss = 0;
+    float *emb = NULL;
     es_status rc = es_audio_load_file(f->path, &o, &a, &e2);
     if (rc == ES_OK && a.frames == 0) {
         rc = ES_ERR_EMPTY;
         es_error_set(&e2, rc, "%s: no audio", f->path);
     }
     if (rc != ES_OK) {
-        /* A bad recording is skipped and listed, not fatal. */
-        es_audio_clear(&a);
+        if (fatal_status(rc))
+            goto fatal;
+        /* the decoder's message names the file already */
+        free(f->error);
         f->error = strdup(es_error_text(&e2));
         f->nvar = 0;
+        if (!f->error)
+            goto oom;
         goto counted;
     }
     es_audio_key(a.samples, (size_t)a.frames, f->key);
@@ -239,21 +289,17 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
     }
     f->nvar = 1 + k;
     f->rows = malloc((size_t)f->nvar * ES_EMBED_DIM * sizeof(float));
-    const float *waves[1 + ES_AUG_COUNT];
-    size_t lens[1 + ES_AUG_COUNT];
-    float *owned[1 + ES_AUG_COUNT] = {0};
-    int miss_idx[1 + ES_AUG_COUNT];
-    int nmiss = 0;
     if (!f->rows) {
-        es_audio_clear(&a);
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+        rc = es_error_set(&e2, ES_ERR_NOMEM, "out of memory");
+        goto fatal;
     }
     size_t cap = (size_t)(c->max_seconds * ES_YAMNET_SAMPLE_RATE);
     for (int v = 0; v < f->nvar; v++) {
         const char *aug = v == 0 ? "original" : es_augment_name(f->aug[v - 1]);
         if (c->cache && c->cache->get &&
             c->cache->get(c->cache->ud, f->key, aug, v == 0 ? 0 : c->seed, r->ysha, r->params,
-                          f->rows + (size_t)v * ES_EMBED_DIM, ES_EMBED_DIM) == 1) {
+                          f->rows + (size_t)v * ES_EMBED_DIM, ES_EMBED_DIM) == 1 &&
+            all_finite(f->rows + (size_t)v * ES_EMBED_DIM, ES_EMBED_DIM)) {
             __atomic_fetch_add(&r->hits, 1, __ATOMIC_RELAXED);
             continue;
         }
@@ -265,30 +311,47 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
             float *out = NULL;
             size_t out_n = 0;
             rc = es_augment_apply(a.samples, (size_t)a.frames, ES_YAMNET_SAMPLE_RATE,
-                                  f->aug[v - 1], c->seed, f->key, &out, &out_n, err);
+                                  f->aug[v - 1], c->seed, f->key, &out, &out_n, &e2);
             if (rc != ES_OK) {
-                es_error_prefix(err, "%s: augmentation %s", f->path, aug);
-                goto fail;
+                if (fatal_status(rc))
+                    goto fatal;
+                if (skip_file(f, "augmentation %s failed: %s", aug, es_error_text(&e2)))
+                    goto oom;
+                goto counted;
             }
             owned[nmiss] = out;
             waves[nmiss] = out;
             lens[nmiss] = out_n < cap ? out_n : cap;
+            if (!all_finite(out, lens[nmiss])) {
+                nmiss++; /* freed below */
+                if (skip_file(f, "augmentation %s produced non-finite samples (input too loud?)",
+                              aug))
+                    goto oom;
+                goto counted;
+            }
         }
         miss_idx[nmiss++] = v;
     }
     /* The original's embedding does not depend on the seed: it is cached
      * under seed 0 so runs with other seeds reuse it. */
     if (nmiss > 0) {
-        float *emb = malloc((size_t)nmiss * ES_EMBED_DIM * sizeof(float));
+        emb = malloc((size_t)nmiss * ES_EMBED_DIM * sizeof(float));
         if (!emb) {
-            rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
-            goto fail;
+            rc = es_error_set(&e2, ES_ERR_NOMEM, "out of memory");
+            goto fatal;
         }
-        rc = es_yamnet_embed_mean_batch(r->y, waves, lens, (size_t)nmiss, 1, emb, err);
+        rc = es_yamnet_embed_mean_batch(r->y, waves, lens, (size_t)nmiss, 1, emb, &e2);
         if (rc != ES_OK) {
-            free(emb);
-            es_error_prefix(err, "%s", f->path);
-            goto fail;
+            if (fatal_status(rc))
+                goto fatal;
+            if (skip_file(f, "YAMNet embedding failed: %s", es_error_text(&e2)))
+                goto oom;
+            goto counted;
+        }
+        if (!all_finite(emb, (size_t)nmiss * ES_EMBED_DIM)) {
+            if (skip_file(f, "YAMNet embedding is not finite (samples too large?)"))
+                goto oom;
+            goto counted;
         }
         for (int q = 0; q < nmiss; q++) {
             int v = miss_idx[q];
@@ -300,21 +363,27 @@ static es_status feature_one(void *ctx, int64_t i, int thread_index, es_error *e
                               v == 0 ? 0 : c->seed,
                               r->ysha, r->params, emb + (size_t)q * ES_EMBED_DIM, ES_EMBED_DIM);
         }
-        free(emb);
     }
+counted:;
+    free(emb);
     for (int q = 0; q < nmiss; q++)
         free(owned[q]);
     es_audio_clear(&a);
-counted:;
     int64_t d = __atomic_add_fetch(&r->done, 1, __ATOMIC_RELAXED);
     es_progress_add(r->bar, 1);
     progress(r, "features", d, (int64_t)r->n);
     return ES_OK;
-fail:
+fatal:
+    free(emb);
     for (int q = 0; q < nmiss; q++)
         free(owned[q]);
     es_audio_clear(&a);
+    *err = e2;
+    es_error_prefix(err, "%s", f->path);
     return rc;
+oom:
+    rc = es_error_set(&e2, ES_ERR_NOMEM, "out of memory");
+    goto fatal;
 }
 
 typedef struct mat {
@@ -529,6 +598,7 @@ static es_status write_artifacts(const run *r, const char *dir, const char *vers
         cJSON_AddStringToObject(sj, "group_pattern", c->group_pattern);
     else
         cJSON_AddNullToObject(sj, "group_pattern");
+    cJSON_AddItemToObject(sj, "bad_files", str_array(res->bad_files.items, res->bad_files.count));
     cJSON *fa = cJSON_AddArrayToObject(sj, "files");
     for (size_t i = 0; i < r->n; i++) {
         const file_item *f = &r->files[i];
@@ -580,6 +650,8 @@ static void summary(const run *r, const es_train_result *res, const es_metrics *
                 res->seconds_scan, res->seconds_features, res->seconds_train,
                 res->seconds_evaluate, res->seconds_save, (long long)res->model_bytes,
                 res->bad_files.count);
+    for (size_t i = 0; i < res->bad_files.count; i++)
+        es_log_info(log, "  skipped: %s", res->bad_files.items[i]);
 }
 
 static es_status make_version_dir(const char *models_dir, const char *want, char **name_out,
@@ -723,16 +795,45 @@ es_status es_train_run(const es_train_config *cfg, es_train_result *res, es_erro
         goto fail;
     /* Counts of usable originals (decode failures dropped) for the summary,
      * and every class must still have training data. */
-    memset(cnt, 0, R.K * sizeof *cnt);
-    for (size_t i = 0; i < R.n; i++)
-        if (R.files[i].nvar > 0)
-            cnt[R.files[i].label][R.files[i].split]++;
-    for (size_t k = 0; k < R.K; k++)
-        if (cnt[k][ES_SPLIT_TRAIN] == 0) {
-            rc = es_error_set(err, ES_ERR_EMPTY,
-                              "class %s has no decodable training files", R.classes[k]);
+    /* A skipped recording leaves its split one original short. The run fails
+     * only when a class is left without a usable training original (nothing
+     * to learn it from). A class that loses every validation or test original
+     * the split gave it is reported (its threshold or test metrics come from
+     * no samples of it) but does not stop the run: on a small class one bad
+     * upload can be its only validation file, and a nightly retrain must not
+     * fail on that. */
+    {
+        size_t (*before)[3] = malloc(R.K * sizeof *before);
+        if (!before) {
+            rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
             goto fail;
         }
+        memcpy(before, cnt, R.K * sizeof *cnt);
+        memset(cnt, 0, R.K * sizeof *cnt);
+        for (size_t i = 0; i < R.n; i++)
+            if (R.files[i].nvar > 0)
+                cnt[R.files[i].label][R.files[i].split]++;
+        rc = ES_OK;
+        for (size_t k = 0; k < R.K && rc == ES_OK; k++)
+            for (int s = 0; s < 3 && rc == ES_OK; s++) {
+                if (cnt[k][s] > 0 || before[k][s] == 0)
+                    continue;
+                if (s == ES_SPLIT_TRAIN)
+                    rc = es_error_set(err, ES_ERR_EMPTY,
+                                      "class %s has no usable train originals (all %zu skipped "
+                                      "as bad files): too few for the split",
+                                      R.classes[k], before[k][s]);
+                else
+                    es_log_warn(cfg->log,
+                                "class %s lost all %zu of its %s originals to bad files: its %s "
+                                "come from no samples of it",
+                                R.classes[k], before[k][s], es_split_name(s),
+                                s == ES_SPLIT_VAL ? "decision threshold does" : "test metrics");
+            }
+        free(before);
+        if (rc != ES_OK)
+            goto fail;
+    }
     if (tr.n == 0 || te.n == 0) {
         rc = es_error_set(err, ES_ERR_EMPTY, "train: %zu training and %zu test samples: too few",
                           tr.n, te.n);
