@@ -91,9 +91,11 @@ static es_status ws_init(yam_ws *w, size_t chunk, es_error *err)
 #define YAM_EARLY 5
 
 /* A pointwise layer, its output columns split in two halves between two
- * threads when `split` (one chunk, two threads asked for): each output element
- * is computed by the same kernel code in the same order either way, so the
- * results are bit-identical to the one-thread path. */
+ * threads when `split`: each output element is computed by the same kernel
+ * code in the same order either way, so the results are bit-identical to the
+ * one-thread path. pool_reserve keeps `split` off for now (see there and
+ * docs/YAMNET.md): no way of sharing one patch between two threads has yet
+ * measured faster than one thread. */
 typedef struct pw_split_ctx {
     float *out;
     const float *in, *packed, *bias;

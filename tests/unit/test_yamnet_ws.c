@@ -2,8 +2,7 @@
  * test_yamnet_ws.c: the caller-held YAMNet workspace. One workspace reused
  * across calls of growing and shrinking size, on 1 and 2 threads, through
  * every entry point that takes one, gives results bit-identical to the calls
- * without one; one patch on 2 threads (pointwise layers split by column)
- * gives the 1-thread bits; a workspace already in use is refused; under ASan (the
+ * without one; one patch on 2 threads gives the 1-thread bits; a workspace already in use is refused; under ASan (the
  * sanitizer tree) LeakSanitizer checks that nothing leaks.
  */
 #include "testutil.h"
@@ -87,7 +86,7 @@ static void test_ws_identical(void **state)
         assert_memory_equal(e1, e2, sizeof(float) * ES_YAMNET_EMBED_DIM);
         assert_memory_equal(s1, s2, sizeof(float) * ES_YAMNET_NUM_CLASSES);
     }
-    /* one patch on 2 threads splits every pointwise layer's columns: the same bits */
+    /* one patch on 2 threads: the same bits as on 1 */
     ES_ASSERT_OK(es_yamnet_run_patches(m, p, 1, 1, e1, s1, &err), &err);
     ES_ASSERT_OK(es_yamnet_run_patches(m, p, 1, 2, e2, s2, &err), &err);
     assert_memory_equal(e1, e2, sizeof(float) * ES_YAMNET_EMBED_DIM);
