@@ -41,7 +41,7 @@ fi
 echo
 echo "### ecosight: whole path (decode, resample, front end, network) on 60 s of audio"
 # 15 UrbanSound8K clips (22.05 kHz) back to back: a realistic long recording.
-files=$(ls "$shared"/data/extracted_audio/dog_bark/*.wav | head -15)
+files=$(ls "$shared"/data/extracted_audio/dog_bark/*.wav | sed -n 1,15p)
 if command -v sox >/dev/null; then
   # shellcheck disable=SC2086
   sox $files "$tmp/long.wav"
