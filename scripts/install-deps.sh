@@ -32,8 +32,7 @@ test_pkgs=(
 )
 bench_pkgs=(
   ffmpeg sox libsox-fmt-all rubberband-cli hyperfine wrk python3-locust
-  bc time                             # bench/s3.sh (timing, peak RSS)
-  time                                # peak RSS (/usr/bin/time -v) in bench/retrain.sh
+  bc time                             # bench/s3.sh and bench/retrain.sh (timing, peak RSS via /usr/bin/time -v)
 )
 
 pkgs=("${build_pkgs[@]}")
