@@ -548,6 +548,8 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
     es_metrics_init(&s->metrics);
     es_holder_init(&s->holder);
     pthread_mutex_init(&s->upload_mu, NULL);
+    pthread_mutex_init(&s->data_mu, NULL);
+    atomic_init(&s->data_gen, 0u);
     es_srv_job_init(&s->job);
     if (!s->models_dir || !s->data_dir || !s->cors) {
         es_server_free(s);
@@ -656,6 +658,8 @@ void es_server_free(es_server *s)
     es_srv_close_resources(s);
     es_holder_destroy(&s->holder);
     pthread_mutex_destroy(&s->upload_mu);
+    pthread_mutex_destroy(&s->data_mu);
+    cJSON_Delete(s->data_cache);
     es_srv_job_destroy(&s->job);
     es_metrics_destroy(&s->metrics);
     free(s->host);

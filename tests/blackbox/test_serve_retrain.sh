@@ -57,6 +57,13 @@ check "status names the new version" "$v2" "$(curl -s "$U/status" | "$PY" -c 'im
 http c "$B" "$U/models"; check "GET /models 200" 200 "$c"
 check "models lists both versions" 2 "$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["models"]))' "$B")"
 check "models: the new one is live" "$v2" "$("$PY" "$PROBE" json-field "$B" live)"
+# The retrain cataloged every recording and trained on all of them: /status's
+# data has each class's files as originals, none new, and the new version's
+# thresholds and split.
+spec=$(for d in "$T"/data/*/; do printf '%s:%s:0,' "$(basename "$d")" "$(ls "$d" | wc -l)"; done)
+http c "$B" "$U/status"; check "GET /status after the retrain 200" 200 "$c"
+"$PY" "$LIB/status_check.py" "$B" "$T/models/$v2" "$T/data" "${spec%,}"
+check "status data and thresholds after the retrain = catalog and new version's files" 0 $?
 
 # --- rollback to the first version (a model change) ---------------------------------------
 http c "$B" -H 'Content-Type: application/json' -d '{"version":"../etc"}' "$U/models/rollback"; check "rollback to a bad name 422" 422 "$c"
