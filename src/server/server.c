@@ -40,6 +40,9 @@ es_server_config es_server_default_config(void)
     c.cors_origins = "*";
     c.connection_timeout_s = 30;
     c.max_connections = 1024;
+    /* One address holding slow connections must not take every slot; a
+     * browser opens about 6, so 64 leaves room for offices behind one NAT. */
+    c.max_connections_per_ip = 64;
     c.retrain_per_file = -2;
     return c;
 }
@@ -602,6 +605,7 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, loops,
         MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,

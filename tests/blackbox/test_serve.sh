@@ -34,7 +34,7 @@ printf '{"trigger_reason": ' > "$T/bad.json"
 
 export ECOSIGHT_API_TOKEN=s3cret-token
 serve_start "$T/srv" --models "$T/models" --data "$T/data" --max-upload-mb 1 \
-    --cors "https://ok.example" --threads 4 --timeout 5 || exit 1
+    --cors "https://ok.example" --threads 4 --timeout 5 --max-connections-per-ip 256 || exit 1
 U=$SERVE_URL
 B="$T/body"
 
