@@ -194,6 +194,15 @@ int es_cmd_serve(es_cli *cli, int argc, char **argv)
     }
     int sig = 0;
     sigwait(&set, &sig);
+    /* A library may have started a thread before the mask was set (OpenBLAS
+     * does, in its constructor), and a second signal during the drain would
+     * reach it and kill the process mid-drain. The drain is bounded by
+     * --drain-seconds: further signals are ignored. */
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGTERM, &ign, NULL);
+    sigaction(SIGINT, &ign, NULL);
     es_log_info(cli->log, "%s: draining (at most %.0f s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 drain);
     es_server_stop(srv, drain);
