@@ -7,6 +7,10 @@
 # survives a shared machine; wall seconds are shown too, with the load.
 #
 #   bench/augment.sh [BUILD_DIR] [FILES_PER_CLASS]    (defaults: build, 20)
+#
+# AUG_BASELINE_BUILD=DIR (a build of an earlier commit, e.g. before the
+# augmentations took the CPU-independent FFT and noise path) adds the cost of
+# that path: the operation alone, ours vs the baseline's, alternated 3 times.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
@@ -89,6 +93,23 @@ if [ $have_rb = 1 ] && [ $have_sox = 1 ]; then
   net() { awk -v a="${cpu[$1]:-0}" -v s="${cpu[$2]:-0}" -v b="${cpu[$3]:-0}" 'BEGIN { if (b > 0 && a - s > 0) printf "%.1fx", (a - s) / b; else print "n/a" }'; }
   echo "without rubberband's per-file fixed cost: stretch $(net "rubberband -T 1.1 (R2, default)" "rubberband -T 1.1 on 50 ms files" "ecosight (librosa phase vocoder)")," \
        "pitch $(net "rubberband -p 2 (R2, default)" "rubberband -p 2 on 50 ms files" "ecosight (stretch + soxr HQ)")"
+fi
+if [ -n "${AUG_BASELINE_BUILD:-}" ] && [ -x "$AUG_BASELINE_BUILD/bench/bench_augment" ]; then
+  echo
+  echo "== cost of the CPU-independent path: the operation alone, CPU s (best of 3, alternated) =="
+  opcpu() { "$@" | sed 's/.*op_cpu_s=\([0-9.]*\).*/\1/'; }
+  for op in time_stretch_fast pitch_up noise_medium; do
+    ours=9e9; base=9e9
+    for _ in 1 2 3; do
+      o=$(opcpu $pin "$bench" $op "${files[@]}"); b=$(opcpu $pin "$AUG_BASELINE_BUILD/bench/bench_augment" $op "${files[@]}")
+      ours=$(awk -v a="$ours" -v b="$o" 'BEGIN { print (b < a) ? b : a }')
+      base=$(awk -v a="$base" -v b="$b" 'BEGIN { print (b < a) ? b : a }')
+    done
+    printf "%-18s ours %6.3f s (%6.0f audio-s/s)   baseline %6.3f s (%6.0f audio-s/s)   cost %s\n" "$op" \
+      "$ours" "$(awk -v a="$audio" -v c="$ours" 'BEGIN { print a / c }')" \
+      "$base" "$(awk -v a="$audio" -v c="$base" 'BEGIN { print a / c }')" \
+      "$(awk -v a="$ours" -v b="$base" 'BEGIN { printf "%+.0f%%", (a / b - 1) * 100 }')"
+  done
 fi
 echo
 echo "== whole 'ecosight augment' of $src (6 outputs per recording, one thread, one core) =="

@@ -4,13 +4,15 @@
  *   bench_yamnet net  [--model P] [--batches 1,8,64] [--threads 1,2] [--seconds S]
  *   bench_yamnet path [--model P] [--threads 1,2] [--seconds S] FILE
  *   bench_yamnet layers [--model P] [--batch N] [--seconds S]
+ *   bench_yamnet frontend [--seconds S]
  *
  * net: the network alone on log-mel patches (the same pseudo-random patches
  * as the ONNX Runtime peer's harness), patches/s at each batch size; best and
  * median of repeated runs. path: decode + resample + front end + network
  * (es_yamnet_embed_mean) on FILE, audio-seconds per second. layers: time per
  * layer on one thread (where the time goes), calling the same nn kernels the
- * network uses.
+ * network uses. frontend: the log-mel front end alone (es_yamnet_logmel on
+ * 60 s of pseudo-random audio), microseconds per frame in CPU time.
  */
 #include "ecosight/audio.h"
 #include "ecosight/nn_conv.h"
@@ -209,10 +211,40 @@ static void bench_layers(const es_yamnet *m, int N, double seconds)
     free(p);
 }
 
+static void bench_frontend(double seconds)
+{
+    size_t n = 60 * ES_YAMNET_SAMPLE_RATE;
+    float *w = malloc(sizeof(float) * n);
+    if (!w) {
+        fprintf(stderr, "bench_yamnet: out of memory\n");
+        exit(1);
+    }
+    fill_patches(w, n);
+    for (size_t i = 0; i < n; i++)
+        w[i] = (w[i] + 2.9f) / 8.0f; /* roughly [-0.5, 0.5) */
+    double c[200];
+    int runs = 0;
+    size_t frames = 0;
+    double start = es_monotonic_s();
+    while (runs < 200 && (runs < 5 || es_monotonic_s() - start < seconds)) {
+        es_error err;
+        float *lm = NULL;
+        double c0 = cpu_s();
+        if (es_yamnet_logmel(w, n, &lm, &frames, &err))
+            die("logmel", &err);
+        c[runs++] = cpu_s() - c0;
+        free(lm);
+    }
+    qsort(c, (size_t)runs, sizeof c[0], cmp_d);
+    printf("front end: %zu frames, %.3f us/frame CPU (best), %.3f (median), %d runs\n", frames,
+           c[0] / (double)frames * 1e6, c[runs / 2] / (double)frames * 1e6, runs);
+    free(w);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_yamnet net|path|layers [options] [FILE]\n");
+        fprintf(stderr, "usage: bench_yamnet net|path|layers|frontend [options] [FILE]\n");
         return 2;
     }
     const char *mode = argv[1], *model = NULL, *file = NULL;
@@ -231,6 +263,10 @@ int main(int argc, char **argv)
             batch = atoi(argv[++i]);
         else
             file = argv[i];
+    }
+    if (!strcmp(mode, "frontend")) {
+        bench_frontend(seconds);
+        return 0;
     }
     es_error err;
     char *path = NULL;

@@ -105,6 +105,9 @@ printf 'embeddings computed: %s then %s; reused: %s then %s\n' \
     "$(jq .cache_hits "$tmp/first.json")" "$(jq .cache_hits "$tmp/second.json")"
 printf 'test accuracy: %s then %s\n' "$(jq .test_accuracy "$tmp/first.json")" \
     "$(jq .test_accuracy "$tmp/second.json")"
+# The head's training is not cached: its cost follows the epochs early stopping ran.
+printf 'epochs run: %s\n' "$(jq -r '[.retraining_history[].epochs_run | tostring] | join(" then ")' \
+    "$tmp/models/retraining_log.json")"
 # Why the second run computed what it did: (original, variant) pairs of the
 # second version's split.json that the first did not use, split into the new
 # originals' and those of earlier originals whose split (or plan) changed.

@@ -13,7 +13,7 @@ build_pkgs=(
   libsndfile1-dev libmpg123-dev       # decoding (libsndfile reads MP3 through mpg123)
   libvorbis-dev libogg-dev            # Ogg/Vorbis header check before libsndfile (see src/audio/decode.c)
   libsoxr-dev                         # resampling (librosa's default engine)
-  libfftw3-dev                        # FFTs, single precision
+  libfftw3-dev                        # FFTs, single and double precision
   libopenblas-dev                     # the classifier head's matrix products (YAMNet has its own kernels: docs/YAMNET.md)
   libcurl4-openssl-dev libssl-dev libexpat1-dev   # S3: HTTP, SigV4 crypto, XML
   libsqlite3-dev sqlite3              # catalog and embedding cache
@@ -24,6 +24,7 @@ test_pkgs=(
   libcmocka-dev                       # unit tests
   clang libclang-rt-14-dev            # libFuzzer targets, sanitizers
   valgrind
+  qemu-user                           # older emulated x86-64 CPUs: augmentation determinism test
   nodejs                              # S3 test server (s3rver) and browser tests
   awscli                              # independent S3 client in tests
   chromium                            # dashboard tests (headless)

@@ -32,7 +32,7 @@ extern "C" {
 /* Bumped whenever any augmentation's output changes for the same (input,
  * seed): put it in feature-cache keys so cached embeddings never outlive the
  * samples they were computed from. */
-#define ES_AUG_VERSION 1
+#define ES_AUG_VERSION 2
 const char *es_augment_name(int idx);                 /* seed order, idx 0..10 */
 int es_augment_find(const char *name);                /* -1 if unknown */
 /* The key of an original: SHA-256 of its decoded samples (little-endian float32, mono). */

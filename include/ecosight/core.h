@@ -261,6 +261,22 @@ double es_unix_time(void);                /* wall clock, seconds since epoch */
 /* The library version ("0.1.0"). */
 const char *es_version(void);
 
+
+/* ------------------------------------------------------------------------ */
+/* Incremental hashing of any supported digest (hash_stream.c), for data    */
+/* that streams through (S3 downloads and multipart parts): no second pass. */
+#define ES_HASH_MAX_LEN 32
+typedef enum es_hash_alg { ES_HASH_MD5 = 1, ES_HASH_SHA256 = 2 } es_hash_alg;
+typedef struct es_hash_ctx es_hash_ctx;
+es_status es_hash_new(es_hash_alg alg, es_hash_ctx **out, es_error *err);
+void es_hash_update(es_hash_ctx *h, const void *data, size_t n);
+/* Writes the digest (16 bytes for MD5, 32 for SHA-256), returns its length,
+ * and starts the context over (as after es_hash_new). */
+size_t es_hash_final(es_hash_ctx *h, uint8_t out[ES_HASH_MAX_LEN]);
+void es_hash_reset(es_hash_ctx *h);  /* forget what was hashed so far */
+size_t es_hash_len(const es_hash_ctx *h);
+void es_hash_free(es_hash_ctx *h);
+
 #ifdef __cplusplus
 }
 #endif

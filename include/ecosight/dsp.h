@@ -1,6 +1,6 @@
 /*
  * ecosight/dsp.h: signal processing shared by the augmentations and YAMNet's
- * front end: real FFT plans (FFTW, single precision), windows, and (added by
+ * front end: real FFT plans (FFTW, single and double precision), windows, and (added by
  * their users) STFT/ISTFT and the mel filterbank.
  *
  * A plan is read-only once made and may be executed from many threads at
@@ -23,6 +23,13 @@ typedef struct es_fft es_fft;
  * complex (interleaved re, im), inverse n/2+1 complex -> n reals
  * (unnormalised, as FFTW: inverse(forward(x)) = n * x). */
 es_status es_fft_new(int n, es_fft **out, es_error *err);
+/* Flags for es_fft_new_ex / es_stft_new_ex. ES_FFT_PORTABLE: scalar code only
+ * (FFTW_NO_SIMD), so results are bit-identical on every x86-64 CPU instead of
+ * depending on which SIMD codelets FFTW picks for this one (the augmentations'
+ * stretch costs +37 % with it). The augmentations use it; es_fft_new /
+ * es_stft_new keep the fast default. */
+#define ES_FFT_PORTABLE 1u
+es_status es_fft_new_ex(int n, unsigned flags, es_fft **out, es_error *err);
 void es_fft_free(es_fft *f);
 int es_fft_size(const es_fft *f);
 /* in: n floats; out: 2*(n/2+1) floats. Both from es_fft_alloc. */
@@ -32,6 +39,19 @@ void es_fft_inverse(const es_fft *f, float *in, float *out);
 
 void *es_fft_alloc(size_t nfloats); /* zeroed, aligned; NULL when out of memory */
 void es_fft_free_buf(void *p);
+
+/* ---- real FFT, double precision (forward only) ----
+ * For front ends whose later steps magnify rounding (YAMNet's log(mel + 0.001)).
+ * Same rules: read-only once made, shareable between threads, buffers from
+ * es_fftd_alloc (SIMD-aligned, zeroed). */
+typedef struct es_fftd es_fftd;
+es_status es_fftd_new(int n, es_fftd **out, es_error *err);
+void es_fftd_free(es_fftd *f);
+int es_fftd_size(const es_fftd *f);
+/* in: n doubles; out: 2*(n/2+1) doubles (interleaved re, im). */
+void es_fftd_forward(const es_fftd *f, double *in, double *out);
+void *es_fftd_alloc(size_t ndoubles);
+void es_fftd_free_buf(void *p);
 
 /* ---- windows ---- */
 /* Periodic Hann (scipy.signal.get_window('hann', n, fftbins=True)):
@@ -47,6 +67,8 @@ void es_window_hann_periodic(float *w, int n);
  * n_fft/2+1 complex bins, interleaved (re, im). */
 typedef struct es_stft es_stft;
 es_status es_stft_new(int n_fft, int hop, es_stft **out, es_error *err);
+/* The same with ES_FFT_* flags (ES_FFT_PORTABLE for CPU-independent bits). */
+es_status es_stft_new_ex(int n_fft, int hop, unsigned flags, es_stft **out, es_error *err);
 void es_stft_free(es_stft *s);
 int es_stft_n_fft(const es_stft *s);
 int es_stft_hop(const es_stft *s);

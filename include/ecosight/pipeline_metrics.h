@@ -26,11 +26,20 @@ es_status es_split_group_keys(const char *const *names, size_t n, const char *pa
                               char ***keys_out, es_error *err);
 void es_split_keys_free(char **keys, size_t n);
 
-/* Stratified grouped split: groups (of equal key) are dealt to train/val/test
- * per class (a group's class is its most common label) so each class gets
- * close to frac[] of its files, deterministically from `seed`. Every class with
- * at least 3 groups gets at least one group in each split. assign[i] receives
- * ES_SPLIT_*. Then es_split_check runs (so this never returns a leaking split). */
+/* Stratified grouped split, stable under additions. Groups (of equal key) are
+ * split per class (a group's class is its most common label): the class's
+ * groups are ordered by a keyed hash (SHA-256 of seed and key) and that order
+ * is cut at frac[] of the class's files; a group goes to the split its
+ * midpoint falls in, so each split of a class is within one group (the
+ * largest) of its quota. Deterministic from `seed`, independent of input
+ * order. Every class with at least 3 groups gets at least one group in each
+ * split with a positive fraction (the last groups in hash order move to fill
+ * an empty val/test split). assign[i] receives ES_SPLIT_*. Then es_split_check
+ * runs (so this never returns a leaking split).
+ * Stability: adding new groups holding F_c files to class c (existing groups
+ * unchanged) moves at most F_c existing groups of c across each of the two
+ * cuts, so at most 2*F_c + 2 change split (+4 when the every-split rule
+ * fires in a tiny class); other classes do not change at all. */
 es_status es_split_grouped(const char *const *keys, const int *labels, size_t n, int num_classes,
                            const double frac[3], uint64_t seed, uint8_t *assign, es_error *err);
 

@@ -55,6 +55,22 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
                                      const size_t *lens, size_t count, int threads,
                                      float *out, es_error *err);
 
+/* A caller-held workspace (optional): the per-thread buffers a call needs (~1-4 MB),
+ * kept between calls so a thread that embeds request after request (a server's request
+ * thread, a training worker) does not allocate them every time. One per calling thread:
+ * a call on a workspace another call is using fails with ES_ERR_INVALID. It grows to the
+ * largest call seen. Results are bit-identical with and without one. */
+typedef struct es_yamnet_ws es_yamnet_ws;
+es_status es_yamnet_ws_new(es_yamnet_ws **out, es_error *err);
+void es_yamnet_ws_free(es_yamnet_ws *ws);
+/* As the functions without _ws; ws may be NULL (then a temporary one is used). */
+es_status es_yamnet_embed_mean_ws(const es_yamnet *m, es_yamnet_ws *ws, const float *wave,
+                                  size_t n, int threads, float out[ES_YAMNET_EMBED_DIM],
+                                  es_error *err);
+es_status es_yamnet_embed_mean_batch_ws(const es_yamnet *m, es_yamnet_ws *ws,
+                                        const float *const *waves, const size_t *lens,
+                                        size_t count, int threads, float *out, es_error *err);
+
 /* ---- lower-level pieces (CLI, tests, benchmarks) ---- */
 
 /* Samples after YAMNet's pad_waveform (15600 + k*7680, k >= 0 smallest that fits). */
@@ -75,6 +91,10 @@ size_t es_yamnet_patches_from_logmel(const float *logmel, size_t frames, float *
  * scores [count, 521] (sigmoid); either output may be NULL. */
 es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t count,
                                 int threads, float *embeddings, float *scores, es_error *err);
+
+es_status es_yamnet_run_patches_ws(const es_yamnet *m, es_yamnet_ws *ws, const float *patches,
+                                   size_t count, int threads, float *embeddings, float *scores,
+                                   es_error *err);
 
 /* Everything for one waveform: *logmel [frames,64], *embeddings [patches,1024],
  * *scores [patches,521], all malloc'd; pass NULL for what you do not need. */

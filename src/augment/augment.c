@@ -10,6 +10,7 @@
  */
 #include "ecosight/augment.h"
 
+#include "noise.h"
 #include "stretch.h"
 
 #include <math.h>
@@ -123,16 +124,6 @@ int es_augment_per_file_auto(size_t class_file_count)
     return 3;
 }
 
-/* y += sigma * N(0, 1), one stream per (seed, key, name). */
-static void add_noise(float *y, size_t n, double sigma, uint64_t seed, const uint8_t key[32],
-                      const char *name)
-{
-    es_rng r;
-    es_rng_init(&r, seed, key, 32, name);
-    for (size_t i = 0; i < n; i++)
-        y[i] = (float)((double)y[i] + sigma * es_rng_normal(&r));
-}
-
 es_status es_augment_apply(const float *in, size_t n, int sample_rate, int aug_idx, uint64_t seed,
                            const uint8_t key[32], float **out, size_t *out_n, es_error *err)
 {
@@ -178,7 +169,7 @@ es_status es_augment_apply(const float *in, size_t n, int sample_rate, int aug_i
     switch (d->kind) {
     case AUG_NOISE:
         memcpy(y, in, n * sizeof(float));
-        add_noise(y, n, d->param, seed, key, d->name);
+        es_aug_add_noise(y, n, d->param, seed, key, d->name);
         break;
     case AUG_GAIN:
         /* numpy's float32 array * Python float is a float32 product */
@@ -201,7 +192,7 @@ es_status es_augment_apply(const float *in, size_t n, int sample_rate, int aug_i
         break;
     }
     if (d->noise > 0.0)
-        add_noise(y, ny, d->noise, seed, key, d->name);
+        es_aug_add_noise(y, ny, d->noise, seed, key, d->name);
     if (d->gain != 1.0)
         for (size_t i = 0; i < ny; i++)
             y[i] = y[i] * (float)d->gain;

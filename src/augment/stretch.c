@@ -97,7 +97,8 @@ es_status es_aug_time_stretch(const float *x, size_t n, double rate, float **out
     /* Python's round(): half to even, which nearbyint does in the default mode */
     int64_t len = (int64_t)nearbyint((double)n / rate);
     es_stft *stft = NULL;
-    es_status rc = es_stft_new(PV_N_FFT, PV_HOP, &stft, err);
+    /* portable FFT: the same bits on every x86-64 CPU (see docs/AUGMENTATION.md) */
+    es_status rc = es_stft_new_ex(PV_N_FFT, PV_HOP, ES_FFT_PORTABLE, &stft, err);
     if (rc != ES_OK)
         return rc;
 

@@ -24,6 +24,11 @@ struct es_stft {
 
 es_status es_stft_new(int n_fft, int hop, es_stft **out, es_error *err)
 {
+    return es_stft_new_ex(n_fft, hop, 0, out, err);
+}
+
+es_status es_stft_new_ex(int n_fft, int hop, unsigned flags, es_stft **out, es_error *err)
+{
     if (n_fft < 2 || n_fft % 2 != 0 || hop < 1 || hop > n_fft)
         return es_error_set(err, ES_ERR_INVALID, "bad STFT geometry: n_fft %d, hop %d", n_fft,
                             hop);
@@ -38,7 +43,7 @@ es_status es_stft_new(int n_fft, int hop, es_stft **out, es_error *err)
         es_stft_free(s);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for an STFT plan");
     }
-    es_status rc = es_fft_new(n_fft, &s->fft, err);
+    es_status rc = es_fft_new_ex(n_fft, flags, &s->fft, err);
     if (rc != ES_OK) {
         es_stft_free(s);
         return rc;

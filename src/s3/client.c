@@ -306,6 +306,13 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
     return len;
 }
 
+void s3_out_hash_reset(s3_request *r)
+{
+    for (int i = 0; i < 2; i++)
+        if (r->out_hash[i])
+            es_hash_reset(r->out_hash[i]);
+}
+
 static size_t on_write(char *buf, size_t size, size_t n, void *ud)
 {
     xfer *x = ud;
@@ -331,6 +338,7 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
                     return 0;
                 }
                 r->out_pos = 0;
+                s3_out_hash_reset(r);
             }
         }
         if (fwrite(buf, 1, len, r->out_file) != len) {
@@ -339,6 +347,9 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
             return 0;
         }
         r->out_pos += (int64_t)len;
+        for (int i = 0; i < 2; i++)
+            if (r->out_hash[i])
+                es_hash_update(r->out_hash[i], buf, len);
         if (r->bytes_cb)
             r->bytes_cb(r->bytes_ud, (int64_t)len);
         return len;
@@ -356,17 +367,38 @@ static size_t on_write(char *buf, size_t size, size_t n, void *ud)
 static size_t on_read(char *buf, size_t size, size_t n, void *ud)
 {
     xfer *x = ud;
+    s3_request *r = x->r;
     size_t room = size * n;
-    size_t left = x->r->body_len - x->body_pos;
+    size_t left = r->body_len - x->body_pos;
     size_t k = left < room ? left : room;
-    if (k)
+    if (!k)
+        return 0;
+    if (r->body_from_fd) {
+        /* straight from the file at the part's offset: no copy of the part in memory */
+        size_t got = 0;
+        while (got < k) {
+            ssize_t rd = pread(r->body_fd, buf + got, k - got,
+                               (off_t)(r->body_off + (int64_t)(x->body_pos + got)));
+            if (rd < 0 && errno == EINTR)
+                continue;
+            if (rd <= 0) {
+                x->sink_rc = es_error_set(&x->sink_err, ES_ERR_IO, "cannot read the body at %lld: %s",
+                                          (long long)(r->body_off + (int64_t)(x->body_pos + got)),
+                                          rd < 0 ? strerror(errno) : "file shrank");
+                return CURL_READFUNC_ABORT;
+            }
+            got += (size_t)rd;
+        }
+    } else {
         memcpy(buf, x->body + x->body_pos, k);
+    }
     x->body_pos += k;
     return k;
 }
 
 /* libcurl rewinds the body when it must resend it (a reused connection that
- * the server closed, an early error answer). */
+ * the server closed, an early error answer): a file body is read again from
+ * the part's offset, a memory body from its start. */
 static int on_seek(void *ud, curl_off_t offset, int origin)
 {
     xfer *x = ud;
@@ -405,15 +437,15 @@ int s3_use_vhost(const es_s3_client *c, const char *bucket)
 }
 
 /* Host and raw path for bucket/key under the client's addressing style. */
-static es_status host_and_path(const es_s3_client *c, const char *bucket, const char *key,
-                               char *host, size_t hn, es_buf *path, es_error *err)
+static es_status host_and_path(const es_s3_client *c, const char *authority, const char *bucket,
+                               const char *key, char *host, size_t hn, es_buf *path, es_error *err)
 {
     es_status rc;
     if (bucket && s3_use_vhost(c, bucket)) {
-        snprintf(host, hn, "%s.%s", bucket, c->authority);
+        snprintf(host, hn, "%s.%s", bucket, authority);
         rc = es_buf_printf(path, err, "/%s", key ? key : "");
     } else {
-        snprintf(host, hn, "%s", c->authority);
+        snprintf(host, hn, "%s", authority);
         if (!bucket)
             rc = es_buf_printf(path, err, "/");
         else if (!key)
@@ -434,8 +466,14 @@ static void amz_now(char out[17])
 
 typedef enum attempt_result { ATTEMPT_DONE, ATTEMPT_RETRY, ATTEMPT_FAIL } attempt_result;
 
-static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
-                              es_status *rc_out, es_error *err, int *transport)
+/* Where a request goes and which region it is signed for. */
+typedef struct s3_route {
+    char region[64];
+    char authority[256];
+} s3_route;
+
+static attempt_result attempt(es_s3_client *c, const s3_route *route, s3_request *r,
+                              s3_response *resp, es_status *rc_out, es_error *err, int *transport)
 {
     *transport = 0;
     char host[512];
@@ -448,17 +486,23 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
     es_sigv4_result sig = {0};
     CURL *h = NULL;
     attempt_result ar = ATTEMPT_FAIL;
-    es_status rc = host_and_path(c, r->bucket, r->key, host, sizeof host, &path, err);
+    es_status rc = host_and_path(c, route->authority, r->bucket, r->key, host, sizeof host, &path,
+                                 err);
     if (rc == ES_OK)
         rc = build_url(c, r, host, path.data, &url, err);
     if (rc != ES_OK)
         goto out;
 
-    /* payload hash over the body (small: parts are at most part_size) */
+    /* payload hash over the body: given for a file body (hashed while it was
+     * read once), computed here for a memory one */
     char payload[ES_SHA256_HEX_LEN];
-    uint8_t dig[ES_SHA256_LEN];
-    es_sha256(r->body ? r->body : "", r->body ? r->body_len : 0, dig);
-    es_hex(dig, sizeof dig, payload);
+    if (r->payload_sha256) {
+        snprintf(payload, sizeof payload, "%s", r->payload_sha256);
+    } else {
+        uint8_t dig[ES_SHA256_LEN];
+        es_sha256(r->body ? r->body : "", r->body ? r->body_len : 0, dig);
+        es_hex(dig, sizeof dig, payload);
+    }
     char date[17];
     amz_now(date);
     char range[64] = "";
@@ -493,7 +537,7 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
         es_sigv4_request sr = {.method = r->method, .path = path.data, .query = r->query,
                                .nquery = r->nquery, .headers = hdrs, .nheaders = nh,
                                .payload_hash = payload, .amz_date = date,
-                               .region = c->cfg.region, .service = "s3",
+                               .region = route->region, .service = "s3",
                                .access_key = c->cfg.access_key,
                                .secret_key = c->cfg.secret_key};
         rc = es_sigv4_sign(&sr, &sig, err);
@@ -542,7 +586,7 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
     }
     if (r->head) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (r->body || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
+    } else if (r->body || r->body_from_fd || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, &x);
@@ -601,6 +645,7 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
             goto out;
         }
         r->out_pos = 0;
+        s3_out_hash_reset(r);
         rc = es_error_set(err, ES_ERR_REMOTE, "%s %s: HTTP 416 for a resumed range", r->op, where);
         ar = ATTEMPT_RETRY;
         goto out;
@@ -608,9 +653,9 @@ static attempt_result attempt(es_s3_client *c, s3_request *r, s3_response *resp,
     es_s3_xml_parse_error(x.errbody.data, x.errbody.len, resp->code, sizeof resp->code,
                           resp->message, sizeof resp->message);
     char hint[160] = "";
-    if (resp->bucket_region[0] && strcmp(resp->bucket_region, c->cfg.region) != 0)
+    if (resp->bucket_region[0] && strcmp(resp->bucket_region, route->region) != 0)
         snprintf(hint, sizeof hint, " (the bucket is in %s, not %s: set AWS_REGION=%s)",
-                 resp->bucket_region, c->cfg.region, resp->bucket_region);
+                 resp->bucket_region, route->region, resp->bucket_region);
     rc = es_error_set(err, es_s3_status_for(resp->status, resp->code), "%s %s: HTTP %ld%s%s%s%s%s",
                       r->op, where, resp->status, resp->code[0] ? " " : "", resp->code,
                       resp->message[0] ? ": " : "", resp->message, hint);
@@ -628,6 +673,57 @@ out:
     return ar;
 }
 
+/* A region name as S3 writes them ("eu-west-1"): safe to put in a host name. */
+static int region_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* The route for region: the client's endpoint, except that AWS's own regional
+ * endpoint (s3.REGION.amazonaws.com, which the config derives from the region)
+ * follows the region. Other endpoints (S3-compatible stores) are kept. */
+static void route_set(const es_s3_client *c, const char *region, s3_route *rt)
+{
+    snprintf(rt->region, sizeof rt->region, "%s", region);
+    char aws_host[128];
+    snprintf(aws_host, sizeof aws_host, "s3.%s.amazonaws.com", c->cfg.region);
+    if (strcmp(c->authority, aws_host) == 0 || strcmp(c->authority, "s3.amazonaws.com") == 0)
+        snprintf(rt->authority, sizeof rt->authority, "s3.%s.amazonaws.com", region);
+    else
+        snprintf(rt->authority, sizeof rt->authority, "%s", c->authority);
+}
+
+static void route_for(es_s3_client *c, const char *bucket, s3_route *rt)
+{
+    char region[64] = "";
+    if (bucket) {
+        pthread_mutex_lock(&c->mu);
+        if (c->moved_bucket[0] && strcmp(c->moved_bucket, bucket) == 0)
+            snprintf(region, sizeof region, "%s", c->moved_region);
+        pthread_mutex_unlock(&c->mu);
+    }
+    route_set(c, region[0] ? region : c->cfg.region, rt);
+}
+
+/* S3's "this bucket is in another region" answers: 301 PermanentRedirect
+ * (HEAD: a bare 301) or 400 AuthorizationHeaderMalformed, with
+ * x-amz-bucket-region naming the bucket's region. */
+static int wrong_region(const s3_response *resp, const s3_route *rt)
+{
+    if (!resp->bucket_region[0] || strcmp(resp->bucket_region, rt->region) == 0 ||
+        !region_ok(resp->bucket_region))
+        return 0;
+    if (resp->status == 301)
+        return !resp->code[0] || strcmp(resp->code, "PermanentRedirect") == 0;
+    return resp->status == 400 && strcmp(resp->code, "AuthorizationHeaderMalformed") == 0;
+}
+
 es_status s3_perform(es_s3_client *c, s3_request *r, s3_response *resp, es_error *err)
 {
     memset(resp, 0, sizeof *resp);
@@ -637,16 +733,42 @@ es_status s3_perform(es_s3_client *c, s3_request *r, s3_response *resp, es_error
     uint64_t seed = (uint64_t)(es_monotonic_s() * 1e9) ^ (uint64_t)(uintptr_t)r;
     es_rng_init(&rng, seed, NULL, 0, "s3-backoff");
     es_status rc = ES_OK;
+    s3_route route;
+    route_for(c, r->bucket, &route);
+    int redirected = 0;
+again:
     for (int a = 1; a <= c->cfg.max_attempts; a++) {
         resp->attempts = a;
         if (r->out && !r->out_file)
             es_buf_reset(r->out); /* a retried reply replaces the partial one */
         int transport = 0;
-        attempt_result ar = attempt(c, r, resp, &rc, err, &transport);
+        attempt_result ar = attempt(c, &route, r, resp, &rc, err, &transport);
         if (ar == ATTEMPT_DONE)
             return ES_OK;
-        if (ar == ATTEMPT_FAIL)
+        if (ar == ATTEMPT_FAIL) {
+            if (!redirected && r->bucket && wrong_region(resp, &route)) {
+                /* follow once: sign for the bucket's region (and remember it for
+                 * the bucket's next requests); a second redirect is an error */
+                redirected = 1;
+                int first = 0;
+                pthread_mutex_lock(&c->mu);
+                if (strcmp(c->moved_bucket, r->bucket) != 0 ||
+                    strcmp(c->moved_region, resp->bucket_region) != 0) {
+                    snprintf(c->moved_bucket, sizeof c->moved_bucket, "%s", r->bucket);
+                    snprintf(c->moved_region, sizeof c->moved_region, "%s", resp->bucket_region);
+                    first = 1;
+                }
+                pthread_mutex_unlock(&c->mu);
+                if (first)
+                    es_log_warn(c->log, "s3: bucket %s is in region %s, not %s: following S3's "
+                                        "redirect (set AWS_REGION=%s to avoid it)",
+                                r->bucket, resp->bucket_region, route.region,
+                                resp->bucket_region);
+                route_set(c, resp->bucket_region, &route);
+                goto again;
+            }
             break;
+        }
         if (r->out_file && !r->resumable)
             break; /* cannot resume into this sink */
         if (a == c->cfg.max_attempts)

@@ -23,6 +23,10 @@ struct es_s3_client {
     pthread_mutex_t mu;  /* guards the idle handle pool */
     void *idle[S3_POOL_MAX];
     int nidle;
+    /* a bucket S3 said lives in another region (guarded by mu): later
+     * requests for it are signed for that region straight away */
+    char moved_bucket[64];
+    char moved_region[64];
 };
 
 typedef struct s3_request {
@@ -36,6 +40,12 @@ typedef struct s3_request {
     size_t nheaders;
     const void *body;     /* request body (may be NULL) */
     size_t body_len;
+    /* or the body is body_len bytes of file body_fd from body_off, read with
+     * pread as libcurl asks (a multipart part: memory stays constant) */
+    int body_from_fd;
+    int body_fd;
+    int64_t body_off;
+    const char *payload_sha256; /* hex SHA-256 of the body; NULL: computed here */
     int head;             /* HEAD: no response body */
     /* success body: into `out` (bounded) or appended to out_file */
     es_buf *out;
@@ -44,6 +54,9 @@ typedef struct s3_request {
     int resumable;        /* out_file: resume with Range after a dropped transfer */
     es_s3_bytes_fn bytes_cb;
     void *bytes_ud;
+    /* out_file: hashes fed every byte written to it (reset when the file starts
+     * over), so the download is verified without reading it again */
+    es_hash_ctx *out_hash[2];
 } s3_request;
 
 typedef struct s3_response {
@@ -58,6 +71,9 @@ typedef struct s3_response {
     char message[256];
     int attempts;
 } s3_response;
+
+/* The download file starts over: forget what out_hash has seen. */
+void s3_out_hash_reset(s3_request *r);
 
 /* Sign and send with retries. ES_OK only for a 2xx answer; otherwise err
  * names op, s3://bucket/key, HTTP status, S3 code and message. resp is

@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MD5_VERIFY_MAX (64 * 1024 * 1024) /* whole-file MD5 needs the file in memory */
-
 void es_s3_object_list_free(es_s3_object_list *l)
 {
     if (!l)
@@ -137,43 +135,61 @@ static char *part_path_for(const char *path)
     return p;
 }
 
-/* Check the finished .part against what S3 told us. */
-static es_status verify_download(const char *part, const char *key, int64_t size,
-                                 const s3_response *resp, es_error *err)
+/* Check the finished .part against what S3 told us: its size, then the
+ * SHA-256 in x-amz-meta-sha256 when the object has one, else the MD5 a
+ * single-part ETag is. md5/sha256 were computed while the bytes streamed in. */
+static es_status verify_download(const char *key, int64_t size, const s3_response *resp,
+                                 const uint8_t md5[16], const uint8_t sha256[ES_SHA256_LEN],
+                                 es_error *err)
 {
     int64_t want = resp->total_size >= 0 ? resp->total_size : resp->content_length;
     if (want >= 0 && size != want)
         return es_error_set(err, ES_ERR_FORMAT, "GetObject %s: got %lld bytes, expected %lld",
                             key, (long long)size, (long long)want);
     if (resp->sha256[0] && strlen(resp->sha256) == 64) {
-        uint8_t d[ES_SHA256_LEN];
         char hx[ES_SHA256_HEX_LEN];
-        es_status rc = es_sha256_file(part, d, err);
-        if (rc != ES_OK)
-            return rc;
-        es_hex(d, sizeof d, hx);
+        es_hex(sha256, ES_SHA256_LEN, hx);
         if (strcasecmp(hx, resp->sha256) != 0)
             return es_error_set(err, ES_ERR_FORMAT,
                                 "GetObject %s: SHA-256 %s differs from x-amz-meta-sha256 %s", key,
                                 hx, resp->sha256);
         return ES_OK;
     }
-    if (is_md5_etag(resp->etag) && size <= MD5_VERIFY_MAX) {
-        char *data = NULL;
-        size_t len = 0;
-        es_status rc = es_read_file(part, MD5_VERIFY_MAX + 1, &data, &len, err);
-        if (rc != ES_OK)
-            return rc;
-        uint8_t d[16];
+    if (is_md5_etag(resp->etag)) {
         char hx[33];
-        es_md5(data, len, d);
-        free(data);
-        es_hex(d, 16, hx);
+        es_hex(md5, 16, hx);
         if (strcasecmp(hx, resp->etag) != 0)
             return es_error_set(err, ES_ERR_FORMAT, "GetObject %s: MD5 %s differs from ETag %s",
                                 key, hx, resp->etag);
     }
     return ES_OK;
+}
+
+/* Feed the first n bytes of a partial download (kept from an earlier try)
+ * to the hashes, so a resumed transfer is verified whole. */
+static es_status hash_prefix(FILE *f, int64_t n, es_hash_ctx *const hs[2], const char *part,
+                             es_error *err)
+{
+    char *buf = malloc(256 * 1024);
+    if (!buf)
+        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    es_status rc = ES_OK;
+    for (int64_t got = 0; got < n;) {
+        size_t want = n - got < 256 * 1024 ? (size_t)(n - got) : 256 * 1024;
+        ssize_t k = pread(fileno(f), buf, want, (off_t)got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = es_error_set(err, ES_ERR_IO, "cannot read %s: %s", part,
+                              k < 0 ? strerror(errno) : "file shrank");
+            break;
+        }
+        es_hash_update(hs[0], buf, (size_t)k);
+        es_hash_update(hs[1], buf, (size_t)k);
+        got += k;
+    }
+    free(buf);
+    return rc;
 }
 
 static es_status parent_dirs(const char *path, es_error *err)
@@ -201,30 +217,45 @@ es_status es_s3_get_file(es_s3_client *c, const char *bucket, const char *key, c
     char where[512];
     s3_url_for_msg(where, sizeof where, bucket, key);
     int fresh_tries = 0;
+    es_hash_ctx *hs[2] = {NULL, NULL}; /* MD5, SHA-256 of what lands in the .part */
+    rc = es_hash_new(ES_HASH_MD5, &hs[0], err);
+    if (rc == ES_OK)
+        rc = es_hash_new(ES_HASH_SHA256, &hs[1], err);
+    if (rc != ES_OK) {
+        es_hash_free(hs[0]);
+        free(part);
+        return rc;
+    }
 again:;
+    es_hash_reset(hs[0]);
+    es_hash_reset(hs[1]);
     FILE *f = fopen(part, "r+b");
     if (!f && errno == ENOENT)
         f = fopen(part, "w+b");
     if (!f) {
         rc = es_error_set(err, ES_ERR_IO, "GetObject %s: cannot open %s: %s", where, part,
                           strerror(errno));
-        free(part);
-        return rc;
+        goto done;
     }
     if (fseeko(f, 0, SEEK_END) != 0) {
         rc = es_error_set(err, ES_ERR_IO, "GetObject %s: cannot seek %s: %s", where, part,
                           strerror(errno));
         fclose(f);
-        free(part);
-        return rc;
+        goto done;
     }
     off_t have = ftello(f);
     s3_request r = {.op = "GetObject", .method = "GET", .bucket = bucket, .key = key,
                     .out_file = f, .out_pos = have > 0 ? (int64_t)have : 0, .resumable = 1,
-                    .bytes_cb = bytes_cb, .bytes_ud = ud};
+                    .bytes_cb = bytes_cb, .bytes_ud = ud, .out_hash = {hs[0], hs[1]}};
     int resumed = r.out_pos > 0;
-    if (resumed)
+    if (resumed) {
         es_log_info(c->log, "s3: resuming %s at byte %lld", where, (long long)r.out_pos);
+        rc = hash_prefix(f, r.out_pos, hs, part, err);
+        if (rc != ES_OK) {
+            fclose(f);
+            goto done;
+        }
+    }
     s3_response resp;
     rc = s3_perform(c, &r, &resp, err);
     int keep_part = 0;
@@ -241,7 +272,10 @@ again:;
         rc = es_error_set(err, ES_ERR_IO, "GetObject %s: cannot close %s: %s", where, part,
                           strerror(errno));
     if (rc == ES_OK) {
-        rc = verify_download(part, where, r.out_pos, &resp, err);
+        uint8_t md5[ES_HASH_MAX_LEN], sha[ES_HASH_MAX_LEN];
+        es_hash_final(hs[0], md5);
+        es_hash_final(hs[1], sha);
+        rc = verify_download(where, r.out_pos, &resp, md5, sha, err);
         if (rc != ES_OK && resumed && fresh_tries == 0) {
             /* the object changed under the old partial file: once more from scratch */
             es_log_warn(c->log, "s3: %s; downloading %s again from the start", es_error_text(err),
@@ -266,6 +300,9 @@ again:;
     }
     if (rc != ES_OK && !keep_part)
         unlink(part);
+done:
+    es_hash_free(hs[0]);
+    es_hash_free(hs[1]);
     free(part);
     return rc;
 }
@@ -346,38 +383,69 @@ typedef struct mp_ctx {
     void *ud;
 } mp_ctx;
 
+#define PART_CHUNK (256 * 1024) /* what a part's hashing pass reads at a time */
+
+/* One pass over a part of the file: its MD5 (to check the part's ETag) and
+ * SHA-256 (the signed payload hash), reading PART_CHUNK bytes at a time. */
+static es_status hash_part(const mp_ctx *m, int64_t off, int64_t n, uint8_t md5[16],
+                           char sha_hex[ES_SHA256_HEX_LEN], es_error *err)
+{
+    char *buf = malloc(PART_CHUNK);
+    es_hash_ctx *hm = NULL, *hs = NULL;
+    es_status rc = buf ? ES_OK : es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    if (rc == ES_OK)
+        rc = es_hash_new(ES_HASH_MD5, &hm, err);
+    if (rc == ES_OK)
+        rc = es_hash_new(ES_HASH_SHA256, &hs, err);
+    for (int64_t got = 0; rc == ES_OK && got < n;) {
+        size_t want = n - got < PART_CHUNK ? (size_t)(n - got) : PART_CHUNK;
+        ssize_t k = pread(m->fd, buf, want, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = es_error_set(err, ES_ERR_IO, "cannot read %s at %lld: %s", m->path,
+                              (long long)(off + got), k < 0 ? strerror(errno) : "file shrank");
+            break;
+        }
+        es_hash_update(hm, buf, (size_t)k);
+        es_hash_update(hs, buf, (size_t)k);
+        got += k;
+    }
+    if (rc == ES_OK) {
+        uint8_t d[ES_HASH_MAX_LEN];
+        es_hash_final(hm, d);
+        memcpy(md5, d, 16);
+        es_hash_final(hs, d);
+        es_hex(d, ES_SHA256_LEN, sha_hex);
+    }
+    es_hash_free(hm);
+    es_hash_free(hs);
+    free(buf);
+    return rc;
+}
+
 static es_status put_part(void *vctx, int64_t i, int thread_index, es_error *err)
 {
     (void)thread_index;
     mp_ctx *m = vctx;
     int64_t off = i * m->part_size;
     int64_t n = m->size - off < m->part_size ? m->size - off : m->part_size;
-    char *buf = malloc((size_t)n);
-    if (!buf)
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory for a %lld-byte part", (long long)n);
-    int64_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(m->fd, buf + got, (size_t)(n - got), (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            free(buf);
-            return es_error_set(err, ES_ERR_IO, "cannot read %s at %lld: %s", m->path,
-                                (long long)(off + got), k < 0 ? strerror(errno) : "file shrank");
-        }
-        got += k;
-    }
+    uint8_t md5[16];
+    char sha[ES_SHA256_HEX_LEN];
+    es_status rc = hash_part(m, off, n, md5, sha, err);
+    if (rc != ES_OK)
+        return rc;
     char num[24];
     snprintf(num, sizeof num, "%lld", (long long)(i + 1));
+    /* the body is streamed from the file by libcurl's read callback */
     s3_request r = {.op = "UploadPart", .method = "PUT", .bucket = m->bucket, .key = m->key,
-                    .body = buf, .body_len = (size_t)n};
+                    .body_from_fd = 1, .body_fd = m->fd, .body_off = off,
+                    .body_len = (size_t)n, .payload_sha256 = sha};
     r.query[r.nquery++] = (es_sigv4_kv){"partNumber", num};
     r.query[r.nquery++] = (es_sigv4_kv){"uploadId", m->upload_id};
     s3_response resp;
-    es_status rc = s3_perform(m->c, &r, &resp, err);
+    rc = s3_perform(m->c, &r, &resp, err);
     if (rc == ES_OK) {
-        uint8_t md5[16];
-        es_md5(buf, (size_t)n, md5);
         char where[512];
         s3_url_for_msg(where, sizeof where, m->bucket, m->key);
         rc = check_etag("UploadPart", where, &resp, md5, err);
@@ -387,7 +455,6 @@ static es_status put_part(void *vctx, int64_t i, int thread_index, es_error *err
         if (rc == ES_OK)
             snprintf(m->etags[i], 72, "%s", resp.etag);
     }
-    free(buf);
     if (rc == ES_OK && m->bytes_cb)
         m->bytes_cb(m->ud, n);
     return rc;

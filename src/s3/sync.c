@@ -17,7 +17,7 @@
 
 #define SYNC_MAX_DEPTH 32
 #define SYNC_MAX_FILES 10000000
-#define MD5_SKIP_MAX (64 * 1024 * 1024)
+#define HASH_CHUNK (256 * 1024) /* files are hashed streaming, this much at a time */
 
 es_s3_sync_opts es_s3_sync_default_opts(void)
 {
@@ -55,18 +55,67 @@ static int is_hex(const char *s, size_t n)
     return 1;
 }
 
-/* MD5 of the whole file (small files) into hex. */
-static es_status file_md5_hex(const char *path, char hex[33], es_error *err)
+/* MD5 of n bytes of fd from off, streamed through buf (HASH_CHUNK bytes). */
+static es_status md5_range(int fd, const char *path, int64_t off, int64_t n, char *buf,
+                           es_hash_ctx *h, uint8_t out[16], es_error *err)
 {
-    char *data = NULL;
-    size_t len = 0;
-    es_status rc = es_read_file(path, MD5_SKIP_MAX + 1, &data, &len, err);
+    for (int64_t got = 0; got < n;) {
+        size_t want = n - got < HASH_CHUNK ? (size_t)(n - got) : HASH_CHUNK;
+        ssize_t k = pread(fd, buf, want, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return es_error_set(err, ES_ERR_IO, "cannot read %s: %s", path,
+                                k < 0 ? strerror(errno) : "file shrank");
+        es_hash_update(h, buf, (size_t)k);
+        got += k;
+    }
+    uint8_t d[ES_HASH_MAX_LEN];
+    es_hash_final(h, d);
+    memcpy(out, d, 16);
+    return ES_OK;
+}
+
+/* The MD5s of the parts of a file of size bytes cut every psz bytes (one part:
+ * the whole file's MD5), streamed with constant memory; *md5s is malloc'd. */
+static es_status file_part_md5s(const char *path, int64_t size, int64_t psz, int64_t nparts,
+                                uint8_t **md5s, es_error *err)
+{
+    *md5s = malloc((size_t)nparts * 16);
+    char *buf = malloc(HASH_CHUNK);
+    es_hash_ctx *h = NULL;
+    int fd = -1;
+    es_status rc = ES_OK;
+    if (!*md5s || !buf)
+        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    if (rc == ES_OK)
+        rc = es_hash_new(ES_HASH_MD5, &h, err);
+    if (rc == ES_OK && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        rc = es_error_set(err, ES_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    for (int64_t i = 0; i < nparts && rc == ES_OK; i++) {
+        int64_t want = size - i * psz < psz ? size - i * psz : psz;
+        rc = md5_range(fd, path, i * psz, want, buf, h, *md5s + i * 16, err);
+    }
+    if (fd >= 0)
+        close(fd);
+    es_hash_free(h);
+    free(buf);
+    if (rc != ES_OK) {
+        free(*md5s);
+        *md5s = NULL;
+    }
+    return rc;
+}
+
+/* MD5 of the whole file into hex. */
+static es_status file_md5_hex(const char *path, int64_t size, char hex[33], es_error *err)
+{
+    uint8_t *d = NULL;
+    es_status rc = file_part_md5s(path, size, size > 0 ? size : 1, 1, &d, err);
     if (rc != ES_OK)
         return rc;
-    uint8_t d[16];
-    es_md5(data, len, d);
-    free(data);
     es_hex(d, 16, hex);
+    free(d);
     return ES_OK;
 }
 
@@ -75,44 +124,20 @@ static es_status file_md5_hex(const char *path, char hex[33], es_error *err)
 es_status s3_file_multipart_etag(const char *path, int64_t size, int64_t psz, char *out,
                                  size_t outn, es_error *err)
 {
-    int64_t nparts = (size + psz - 1) / psz;
+    int64_t nparts = psz > 0 ? (size + psz - 1) / psz : 0;
     if (nparts < 1 || nparts > 10000)
         return es_error_set(err, ES_ERR_INVALID, "bad part count");
-    uint8_t *md5s = malloc((size_t)nparts * 16);
-    char *buf = malloc((size_t)psz);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    es_status rc = ES_OK;
-    if (!md5s || !buf)
-        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory");
-    else if (fd < 0)
-        rc = es_error_set(err, ES_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    for (int64_t i = 0; i < nparts && rc == ES_OK; i++) {
-        int64_t want = size - i * psz < psz ? size - i * psz : psz, got = 0;
-        while (got < want) {
-            ssize_t k = pread(fd, buf + got, (size_t)(want - got), (off_t)(i * psz + got));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0) {
-                rc = es_error_set(err, ES_ERR_IO, "cannot read %s", path);
-                break;
-            }
-            got += k;
-        }
-        if (rc == ES_OK)
-            es_md5(buf, (size_t)want, md5s + i * 16);
-    }
-    if (rc == ES_OK) {
-        uint8_t d[16];
-        char hx[33];
-        es_md5(md5s, (size_t)nparts * 16, d);
-        es_hex(d, 16, hx);
-        snprintf(out, outn, "%s-%lld", hx, (long long)nparts);
-    }
-    if (fd >= 0)
-        close(fd);
-    free(buf);
+    uint8_t *md5s = NULL;
+    es_status rc = file_part_md5s(path, size, psz, nparts, &md5s, err);
+    if (rc != ES_OK)
+        return rc;
+    uint8_t d[16];
+    char hx[33];
+    es_md5(md5s, (size_t)nparts * 16, d);
+    es_hex(d, 16, hx);
+    snprintf(out, outn, "%s-%lld", hx, (long long)nparts);
     free(md5s);
-    return rc;
+    return ES_OK;
 }
 
 /* 1 when the local file at path (of the same size) holds the object's content,
@@ -123,9 +148,9 @@ static int same_content(es_s3_client *c, const char *bucket, const char *key, co
     es_error e;
     size_t el = strlen(etag);
     const char *dash = strchr(etag, '-');
-    if (el == 32 && is_hex(etag, 32) && size <= MD5_SKIP_MAX) {
+    if (el == 32 && is_hex(etag, 32)) {
         char hx[33];
-        if (file_md5_hex(path, hx, &e) != ES_OK)
+        if (file_md5_hex(path, size, hx, &e) != ES_OK)
             return -1;
         return strcasecmp(hx, etag) == 0;
     }

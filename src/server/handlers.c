@@ -263,17 +263,32 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
     if (q->file.len == 0)
         return es_srv_error(q, c, 400, "the uploaded file is empty");
 
-    /* Validate by decoding all of it. */
+    /* Validate by decoding all of it, streamed at the source rate: a small
+     * compressed upload can hold hours of audio, and validation must not
+     * cost memory in proportion (a fixed 64 KiB block per request). */
     es_error err;
-    es_audio a = {0};
-    es_audio_load_opts o = es_audio_load_default_opts();
     char safe[128];
     es_srv_sanitize_filename(q->filename, safe, sizeof safe);
-    es_status rc = es_audio_load_memory(q->file.data, q->file.len, safe, &o, &a, &err);
-    if (rc == ES_OK && a.frames == 0)
+    es_audio_stream *st = NULL;
+    es_status rc = es_audio_stream_open_memory(q->file.data, q->file.len, safe, 0, &st, &err);
+    int64_t frames = 0;
+    int rate = 0;
+    if (rc == ES_OK) {
+        rate = es_audio_stream_rate(st);
+        float block[16384];
+        for (;;) {
+            int64_t got = 0;
+            rc = es_audio_stream_read(st, block, (int64_t)(sizeof block / sizeof block[0]), &got,
+                                      &err);
+            if (rc != ES_OK || got == 0)
+                break;
+            frames += got;
+        }
+        es_audio_stream_close(st);
+    }
+    if (rc == ES_OK && frames == 0)
         rc = es_error_set(&err, ES_ERR_EMPTY, "the file holds no audio samples");
-    double duration = rc == ES_OK ? (double)a.frames / a.sample_rate : 0;
-    es_audio_clear(&a);
+    double duration = rc == ES_OK && rate > 0 ? (double)frames / rate : 0;
     if (rc != ES_OK)
         return es_srv_error(q, c, es_srv_status_for(rc), "not a decodable audio file: %s",
                             es_error_text(&err));

@@ -9,16 +9,14 @@
  *   patches of 96 frames hopping 48.
  * The padding is virtual: frames read zeros past the end of the input.
  *
- * Why a hand-written double FFT rather than FFTW single precision (es_fft):
- * log(mel + 0.001) magnifies absolute errors in near-silent bands, and a
- * float FFT's rounding (~1e-7 of the frame's loudest component) lands in
- * every bin; on a pure 1 kHz tone that alone put the high bands 1.03e-3 away
- * from TensorFlow's float64 reference (tolerance 1e-3). A 256-point complex
- * radix-2 FFT in double costs ~1% of the network and brings it to ~1e-6.
+ * The FFT is FFTW's in double precision (es_fftd): log(mel + 0.001)
+ * magnifies absolute errors in near-silent bands, and a float FFT's rounding
+ * (~1e-7 of the frame's loudest component) lands in every bin; on a pure
+ * 1 kHz tone single precision put the high bands 1.03e-3 away from
+ * TensorFlow's float64 reference (tolerance 1e-3).
  */
 #include "frontend.h"
 
-#include "ecosight/nn_conv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -57,24 +55,6 @@ es_status yam_frontend_new(yam_frontend **out, es_error *err)
     const double pi = 3.14159265358979323846;
     for (int i = 0; i < YAM_WIN; i++) /* periodic Hann */
         f->window[i] = 0.5 - 0.5 * cos(2.0 * pi * i / YAM_WIN);
-    for (int k = 0; k < YAM_CFFT / 2; k++) {
-        f->tw_re[k] = cos(2.0 * pi * k / YAM_CFFT);
-        f->tw_im[k] = -sin(2.0 * pi * k / YAM_CFFT);
-    }
-    for (int k = 0; k < YAM_BINS; k++) {
-        f->post_re[k] = cos(2.0 * pi * k / YAM_NFFT);
-        f->post_im[k] = -sin(2.0 * pi * k / YAM_NFFT);
-    }
-    int bits = 0;
-    while ((1 << bits) < YAM_CFFT)
-        bits++;
-    for (int i = 0; i < YAM_CFFT; i++) {
-        int r = 0;
-        for (int b = 0; b < bits; b++)
-            if (i & (1 << b))
-                r |= 1 << (bits - 1 - b);
-        f->bitrev[i] = r;
-    }
     /* linear_to_mel_weight_matrix, in double as TensorFlow's reference. */
     const double lo_hz = 125.0, hi_hz = 7500.0, nyq = ES_YAMNET_SAMPLE_RATE / 2.0;
     double edges[ES_YAMNET_MEL_BANDS + 2];
@@ -102,137 +82,45 @@ es_status yam_frontend_new(yam_frontend **out, es_error *err)
         for (int k = f->lo[b]; k < f->hi[b]; k++)
             f->wt[b][k - f->lo[b]] = tmp[k];
     }
+    es_status rc = es_fftd_new(YAM_NFFT, &f->fft, err);
+    if (rc) {
+        free(f);
+        return rc;
+    }
     *out = f;
     return ES_OK;
 }
 
 void yam_frontend_free(yam_frontend *f)
 {
+    if (!f)
+        return;
+    es_fftd_free(f->fft);
     free(f);
 }
 
-/* The FFT runs on YAM_LANES frames at once: each value is a vector of 8
- * doubles (GCC vector extension), one lane per frame, so every butterfly is
- * SIMD without shuffles. The function is compiled three times (AVX-512,
- * AVX2, baseline) and picked at run time. */
-#define YAM_LANES 8
-typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
-
-#define FRAME_MAG_BODY                                                                            \
-    v8d re[YAM_CFFT], im[YAM_CFFT], spec[YAM_BINS];                                               \
-    for (int n = 0; n < YAM_CFFT; n++) {                                                          \
-        int r = f->bitrev[n];                                                                     \
-        re[r] = x[2 * n];                                                                         \
-        im[r] = x[2 * n + 1];                                                                     \
-    }                                                                                             \
-    for (int len = 2; len <= YAM_CFFT; len <<= 1) {                                               \
-        int half = len / 2, step = YAM_CFFT / len;                                                \
-        for (int s = 0; s < YAM_CFFT; s += len)                                                   \
-            for (int j = 0; j < half; j++) {                                                      \
-                double wr = f->tw_re[j * step], wi = f->tw_im[j * step];                          \
-                v8d br = re[s + j + half], bi = im[s + j + half];                                 \
-                v8d tr = br * wr - bi * wi, ti = br * wi + bi * wr;                               \
-                v8d ar = re[s + j], ai = im[s + j];                                               \
-                re[s + j + half] = ar - tr;                                                       \
-                im[s + j + half] = ai - ti;                                                       \
-                re[s + j] = ar + tr;                                                              \
-                im[s + j] = ai + ti;                                                              \
-            }                                                                                     \
-    }                                                                                             \
-    /* Split Z into the spectra of the even and odd samples, then combine. */                    \
-    for (int k = 0; k < YAM_BINS; k++) {                                                          \
-        int k1 = k % YAM_CFFT, k2 = (YAM_CFFT - k) % YAM_CFFT;                                    \
-        double pr = f->post_re[k], pi = f->post_im[k];                                            \
-        v8d ar = re[k1], ai = im[k1], br = re[k2], bi = -im[k2];                                  \
-        v8d er = 0.5 * (ar + br), ei = 0.5 * (ai + bi);                                           \
-        v8d orr = 0.5 * (ai - bi), oi = -0.5 * (ar - br);                                         \
-        v8d tr = orr * pr - oi * pi, ti = orr * pi + oi * pr;                                     \
-        v8d xr = er + tr, xi = ei + ti;                                                           \
-        V8_SQRT_TO(spec[k], xr * xr + xi * xi);                                                   \
-    }                                                                                             \
-    /* The mel filterbank, all lanes at once. */                                                 \
-    for (int b = 0; b < ES_YAMNET_MEL_BANDS; b++) {                                               \
-        v8d acc = {0};                                                                            \
-        for (int k = f->lo[b]; k < f->hi[b]; k++)                                                 \
-            acc += f->wt[b][k - f->lo[b]] * spec[k];                                              \
-        mel[b] = acc;                                                                             \
-    }
-
-/* Mel energies mel[64] of YAM_LANES 512-point real frames x[point] (a lane each). */
-#define V8_SQRT_TO(dst, a)                                                                        \
-    do {                                                                                          \
-        v8d t_ = (a);                                                                             \
-        for (int v_ = 0; v_ < YAM_LANES; v_++)                                                    \
-            (dst)[v_] = sqrt(t_[v_]);                                                             \
-    } while (0)
-static void frame_mag_generic(const yam_frontend *f, const v8d *x, v8d *mel)
-{
-    FRAME_MAG_BODY
-}
-#undef V8_SQRT_TO
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define V8_SQRT_TO(dst, a) ((dst) = (v8d)_mm512_sqrt_pd((__m512d)(a)))
-__attribute__((target("avx512f"))) static void
-frame_mag_avx512(const yam_frontend *f, const v8d *x, v8d *mel)
-{
-    FRAME_MAG_BODY
-}
-#undef V8_SQRT_TO
-#define V8_SQRT_TO(dst, a)                                                                        \
-    do {                                                                                          \
-        union {                                                                                   \
-            v8d v;                                                                                \
-            __m256d h[2];                                                                         \
-        } u_ = {(a)};                                                                             \
-        u_.h[0] = _mm256_sqrt_pd(u_.h[0]);                                                        \
-        u_.h[1] = _mm256_sqrt_pd(u_.h[1]);                                                        \
-        (dst) = u_.v;                                                                             \
-    } while (0)
-__attribute__((target("avx2,fma"))) static void
-frame_mag_avx2(const yam_frontend *f, const v8d *x, v8d *mel)
-{
-    FRAME_MAG_BODY
-}
-#undef V8_SQRT_TO
-#endif
-
-static void frame_mag(const yam_frontend *f, const v8d *x, v8d *mel)
-{
-#if defined(__x86_64__)
-    int level = es_nn_isa_level();
-    if (level == 2) {
-        frame_mag_avx512(f, x, mel);
-        return;
-    }
-    if (level == 1) {
-        frame_mag_avx2(f, x, mel);
-        return;
-    }
-#endif
-    frame_mag_generic(f, x, mel);
-}
-
 void yam_frontend_frames(const yam_frontend *f, const float *wave, size_t n, size_t first,
-                         size_t count, float *out)
+                         size_t count, float *out, double *fft_buf)
 {
-    v8d x[YAM_NFFT], mel[ES_YAMNET_MEL_BANDS];
-    for (size_t t0 = 0; t0 < count; t0 += YAM_LANES) {
-        int lanes = count - t0 < YAM_LANES ? (int)(count - t0) : YAM_LANES;
-        for (int v = 0; v < YAM_LANES; v++) {
-            size_t start = (first + t0 + (size_t)v) * YAM_HOP;
-            for (int i = 0; i < YAM_WIN; i++) {
-                size_t s = start + (size_t)i;
-                x[i][v] = v < lanes && s < n ? (double)wave[s] * f->window[i] : 0.0;
-            }
-            for (int i = YAM_WIN; i < YAM_NFFT; i++)
-                x[i][v] = 0.0;
+    double *x = fft_buf, *X = fft_buf + YAM_FFT_IN;
+    for (size_t t = 0; t < count; t++) {
+        size_t start = (first + t) * YAM_HOP;
+        for (int i = 0; i < YAM_WIN; i++) {
+            size_t s = start + (size_t)i;
+            x[i] = s < n ? (double)wave[s] * f->window[i] : 0.0;
         }
-        frame_mag(f, x, mel);
-        for (int v = 0; v < lanes; v++) {
-            float *o = out + (t0 + (size_t)v) * ES_YAMNET_MEL_BANDS;
-            for (int b = 0; b < ES_YAMNET_MEL_BANDS; b++)
-                o[b] = (float)log(mel[b][v] + 0.001);
+        for (int i = YAM_WIN; i < YAM_NFFT; i++)
+            x[i] = 0.0;
+        es_fftd_forward(f->fft, x, X);
+        double mag[YAM_BINS];
+        for (int k = 0; k < YAM_BINS; k++)
+            mag[k] = sqrt(X[2 * k] * X[2 * k] + X[2 * k + 1] * X[2 * k + 1]);
+        float *o = out + t * ES_YAMNET_MEL_BANDS;
+        for (int b = 0; b < ES_YAMNET_MEL_BANDS; b++) {
+            double acc = 0.0;
+            for (int k = f->lo[b]; k < f->hi[b]; k++)
+                acc += f->wt[b][k - f->lo[b]] * mag[k];
+            o[b] = (float)log(acc + 0.001);
         }
     }
 }
@@ -252,11 +140,15 @@ es_status es_yamnet_logmel(const float *wave, size_t n, float **logmel, size_t *
         return rc;
     size_t nf = es_yamnet_num_frames(n);
     float *out = malloc(sizeof(float) * nf * ES_YAMNET_MEL_BANDS);
-    if (!out) {
+    double *buf = es_fftd_alloc(YAM_FFT_BUF);
+    if (!out || !buf) {
+        free(out);
+        es_fftd_free_buf(buf);
         yam_frontend_free(f);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu log-mel frames", nf);
     }
-    yam_frontend_frames(f, wave, n, 0, nf, out);
+    yam_frontend_frames(f, wave, n, 0, nf, out, buf);
+    es_fftd_free_buf(buf);
     yam_frontend_free(f);
     *logmel = out;
     *frames = nf;

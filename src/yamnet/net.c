@@ -12,6 +12,12 @@
  * and the front end runs in parallel too. Mean embeddings of many waveforms
  * run in rounds of up to YAM_ROUND patches, chunks crossing file boundaries,
  * so short files batch together.
+ *
+ * Workspaces: every call needs per-thread buffers (~1 MB for one patch, ~4 MB
+ * for a 16-patch chunk) plus the round's embeddings. A caller may hold them
+ * in an es_yamnet_ws and pass it to every call (the server's request threads
+ * each keep one); it grows to the largest call seen and is reused as is.
+ * Without one, each call makes a temporary workspace and frees it.
  */
 #include "yamnet_internal.h"
 #include "frontend.h"
@@ -19,6 +25,7 @@
 #include "ecosight/nn_conv.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +42,8 @@ typedef struct yam_ws {
     float *patches;   /* [YAM_CHUNK, 96, 64] */
     float *emb;       /* [YAM_CHUNK, 1024] */
     float *gemm;      /* GEMM scratch [ES_CONV_PW_SCRATCH_FLOATS] */
+    float *gemm2;     /* the second thread's, when one chunk's layers are split */
+    double *fft;      /* front-end FFT buffer [YAM_FFT_BUF] (es_fftd_alloc) */
 } yam_ws;
 
 static void ws_free(yam_ws *w)
@@ -47,6 +56,8 @@ static void ws_free(yam_ws *w)
     es_yam_aligned_free(w->patches);
     es_yam_aligned_free(w->emb);
     es_yam_aligned_free(w->gemm);
+    es_yam_aligned_free(w->gemm2);
+    es_fftd_free_buf(w->fft);
     memset(w, 0, sizeof *w);
 }
 
@@ -62,7 +73,10 @@ static es_status ws_init(yam_ws *w, size_t chunk, es_error *err)
     w->patches = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_PATCH_FLOATS);
     w->emb = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_EMBED_DIM);
     w->gemm = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
-    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm) {
+    w->gemm2 = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
+    w->fft = es_fftd_alloc(YAM_FFT_BUF);
+    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm || !w->gemm2 ||
+        !w->fft) {
         ws_free(w);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for a YAMNet workspace");
     }
@@ -76,16 +90,57 @@ static es_status ws_init(yam_ws *w, size_t chunk, es_error *err)
  * rows per load. */
 #define YAM_EARLY 5
 
-static void layer_forward(const yam_layer *L, float *tmp, float *io, int np, float *scratch)
+/* A pointwise layer, its output columns split in two halves between two
+ * threads when `split` (one chunk, two threads asked for): each output element
+ * is computed by the same kernel code in the same order either way, so the
+ * results are bit-identical to the one-thread path. */
+typedef struct pw_split_ctx {
+    float *out;
+    const float *in, *packed, *bias;
+    int64_t M;
+    int K, N;
+    float *scratch[2];
+} pw_split_ctx;
+
+static es_status pw_split_item(void *vctx, int64_t i, int t, es_error *err)
+{
+    (void)t;
+    (void)err;
+    pw_split_ctx *c = vctx;
+    int half = (c->N / 2 + 31) / 32 * 32;
+    int n0 = i ? half : 0, n1 = i ? c->N : half;
+    es_conv_pointwise_forward_cols(c->out, c->in, c->packed, c->bias, c->M, c->K, c->N, n0, n1, 1,
+                                   c->scratch[i]);
+    return ES_OK;
+}
+
+static void pointwise(yam_ws *w, int split, float *out, const float *in, const float *packed,
+                      const float *bias, int64_t M, int K, int N)
+{
+    if (!split || N < 64) {
+        es_conv_pointwise_forward(out, in, packed, bias, M, K, N, 1, w->gemm);
+        return;
+    }
+    pw_split_ctx c = {out, in, packed, bias, M, K, N, {w->gemm, w->gemm2}};
+    es_error e;
+    if (es_parallel_for(2, 2, pw_split_item, &c, &e) != ES_OK) {
+        /* no second thread to be had: the same columns, in turn */
+        pw_split_item(&c, 0, 0, &e);
+        pw_split_item(&c, 1, 0, &e);
+    }
+}
+
+static void layer_forward(const yam_layer *L, yam_ws *w, int split, float *tmp, float *io, int np)
 {
     es_conv_depthwise3x3_forward(tmp, io, L->dw_w, L->dw_b, np, L->h_in, L->w_in, L->cin,
                                  L->stride, 1);
-    es_conv_pointwise_forward(io, tmp, L->pw_packed, L->pw_b, (int64_t)np * L->h_out * L->w_out,
-                              L->cin, L->cout, 1, scratch);
+    pointwise(w, split, io, tmp, L->pw_packed, L->pw_b, (int64_t)np * L->h_out * L->w_out, L->cin,
+              L->cout);
 }
 
 /* The network on np <= YAM_CHUNK patches: embeddings [np, 1024]. */
-static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int np, float *emb)
+static void net_forward(const es_yamnet *m, yam_ws *w, int split, const float *patches, int np,
+                        float *emb)
 {
     float *a = w->a, *b = w->b;
     float *deep_a = w->a + YAM_ACT_FLOATS, *deep_b = w->b + YAM_ACT_FLOATS;
@@ -96,15 +151,15 @@ static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int
                           m->conv1_b, 1, ES_YAMNET_PATCH_FRAMES, ES_YAMNET_MEL_BANDS, 1,
                           YAM_CONV1_OUT, 3, 3, 2, 1);
         for (int l = 0; l + 1 < YAM_EARLY; l++)
-            layer_forward(&m->layers[l], b, a, 1, w->gemm);
+            layer_forward(&m->layers[l], w, split, b, a, 1);
         /* The last early layer writes straight into the patch's deep slot. */
         es_conv_depthwise3x3_forward(b, a, E->dw_w, E->dw_b, 1, E->h_in, E->w_in, E->cin,
                                      E->stride, 1);
-        es_conv_pointwise_forward(deep_a + (size_t)p * early_out, b, E->pw_packed, E->pw_b,
-                                  (int64_t)E->h_out * E->w_out, E->cin, E->cout, 1, w->gemm);
+        pointwise(w, split, deep_a + (size_t)p * early_out, b, E->pw_packed, E->pw_b,
+                  (int64_t)E->h_out * E->w_out, E->cin, E->cout);
     }
     for (int l = YAM_EARLY; l < YAM_LAYERS; l++)
-        layer_forward(&m->layers[l], deep_b, deep_a, np, w->gemm);
+        layer_forward(&m->layers[l], w, split, deep_b, deep_a, np);
     /* Global mean over the final 3x2 grid. */
     const int pos = 3 * 2;
     for (int p = 0; p < np; p++) {
@@ -134,8 +189,11 @@ static void classify(const es_yamnet *m, yam_ws *w, const float *emb, int np, fl
 /* ---- workspaces for a parallel run ---- */
 
 typedef struct yam_pool {
-    int threads;
-    size_t chunk; /* the workspaces hold chunks of up to this many patches */
+    int threads;     /* this call's threads */
+    int split;       /* 1: one chunk but two threads asked for: split each pointwise layer */
+    size_t chunk;    /* this call's workspaces hold chunks of up to this many patches */
+    int cap_threads; /* workspaces allocated ... */
+    size_t cap_chunk; /* ... and the chunk they are sized for */
     yam_ws *ws;
 } yam_pool;
 
@@ -159,29 +217,114 @@ static size_t chunk_size(size_t patches, int threads)
 
 static void pool_free(yam_pool *p)
 {
-    if (!p->ws)
-        return;
-    for (int t = 0; t < p->threads; t++)
-        ws_free(&p->ws[t]);
-    free(p->ws);
-    p->ws = NULL;
+    if (p->ws) {
+        for (int t = 0; t < p->cap_threads; t++)
+            ws_free(&p->ws[t]);
+        free(p->ws);
+    }
+    memset(p, 0, sizeof *p);
 }
 
-static es_status pool_init(yam_pool *p, int threads, size_t chunk, es_error *err)
+/* Make the pool ready for `threads` workspaces of `chunk` patches, reusing
+ * what it holds when that is big enough. */
+static es_status pool_reserve(yam_pool *p, int asked, int threads, size_t chunk, es_error *err)
 {
-    p->threads = threads;
-    p->chunk = chunk;
-    p->ws = calloc((size_t)threads, sizeof *p->ws);
-    if (!p->ws)
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
-    for (int t = 0; t < threads; t++) {
-        es_status rc = ws_init(&p->ws[t], chunk, err);
-        if (rc) {
-            pool_free(p);
-            return rc;
+    if (!p->ws || threads > p->cap_threads || chunk > p->cap_chunk) {
+        int nt = threads > p->cap_threads ? threads : p->cap_threads;
+        size_t nc = chunk > p->cap_chunk ? chunk : p->cap_chunk;
+        pool_free(p);
+        p->ws = calloc((size_t)nt, sizeof *p->ws);
+        if (!p->ws)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+        p->cap_threads = nt;
+        p->cap_chunk = nc;
+        for (int t = 0; t < nt; t++) {
+            es_status rc = ws_init(&p->ws[t], nc, err);
+            if (rc) {
+                pool_free(p);
+                return rc;
+            }
         }
     }
+    if (asked <= 0)
+        asked = es_cpu_count();
+    p->threads = threads;
+    p->split = threads == 1 && asked >= 2;
+    p->chunk = chunk;
     return ES_OK;
+}
+
+/* ---- the caller-held workspace ---- */
+
+typedef struct wave_job {
+    const float *wave;
+    size_t n;
+    size_t patches;
+    size_t first; /* global index of its first patch */
+} wave_job;
+
+struct es_yamnet_ws {
+    atomic_flag busy; /* set while a call uses it: catches sharing between threads */
+    yam_pool pool;
+    float *emb;       /* a round's embeddings [emb_cap, 1024] */
+    size_t emb_cap;
+    double *sum;      /* [1024] */
+    wave_job *jobs;
+    size_t jobs_cap;
+};
+
+static void yws_release(es_yamnet_ws *w)
+{
+    pool_free(&w->pool);
+    es_yam_aligned_free(w->emb);
+    free(w->sum);
+    free(w->jobs);
+    w->emb = NULL;
+    w->sum = NULL;
+    w->jobs = NULL;
+    w->emb_cap = w->jobs_cap = 0;
+}
+
+es_status es_yamnet_ws_new(es_yamnet_ws **out, es_error *err)
+{
+    es_yamnet_ws *w = calloc(1, sizeof *w);
+    if (!w)
+        return es_error_set(err, ES_ERR_NOMEM, "out of memory for a YAMNet workspace");
+    atomic_flag_clear(&w->busy);
+    *out = w;
+    return ES_OK;
+}
+
+void es_yamnet_ws_free(es_yamnet_ws *w)
+{
+    if (!w)
+        return;
+    yws_release(w);
+    free(w);
+}
+
+/* The workspace of a call: the caller's (marked busy) or `local` (zeroed). */
+static es_status yws_acquire(es_yamnet_ws *ws, es_yamnet_ws *local, es_yamnet_ws **w,
+                             es_error *err)
+{
+    if (!ws) {
+        memset(local, 0, sizeof *local);
+        *w = local;
+        return ES_OK;
+    }
+    if (atomic_flag_test_and_set(&ws->busy))
+        return es_error_set(err, ES_ERR_INVALID,
+                            "a YAMNet workspace is in use by another call (one per thread)");
+    *w = ws;
+    return ES_OK;
+}
+
+static void yws_done(es_yamnet_ws *ws, es_yamnet_ws *local)
+{
+    if (ws)
+        atomic_flag_clear(&ws->busy);
+    else
+        yws_release(local);
 }
 
 /* Run fn over items on the pool: inline when one thread (never spawns). */
@@ -216,14 +359,15 @@ static es_status run_patches_item(void *vctx, int64_t i, int t, es_error *err)
     size_t p0 = (size_t)i * c->chunk;
     int np = c->count - p0 < c->chunk ? (int)(c->count - p0) : (int)c->chunk;
     float *emb = c->emb ? c->emb + p0 * ES_YAMNET_EMBED_DIM : w->emb;
-    net_forward(c->m, w, c->patches + p0 * ES_YAMNET_PATCH_FLOATS, np, emb);
+    net_forward(c->m, w, c->pool->split, c->patches + p0 * ES_YAMNET_PATCH_FLOATS, np, emb);
     if (c->scores)
         classify(c->m, w, emb, np, c->scores + p0 * ES_YAMNET_NUM_CLASSES);
     return ES_OK;
 }
 
-es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t count,
-                                int threads, float *embeddings, float *scores, es_error *err)
+es_status es_yamnet_run_patches_ws(const es_yamnet *m, es_yamnet_ws *ws, const float *patches,
+                                   size_t count, int threads, float *embeddings, float *scores,
+                                   es_error *err)
 {
     if (!m || (!patches && count))
         return es_error_set(err, ES_ERR_INVALID, "es_yamnet_run_patches: NULL argument");
@@ -231,14 +375,23 @@ es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t
         return ES_OK;
     size_t chunk = chunk_size(count, threads);
     int64_t items = (int64_t)((count + chunk - 1) / chunk);
-    yam_pool pool;
-    es_status rc = pool_init(&pool, effective_threads(threads, items), chunk, err);
+    es_yamnet_ws local, *w = NULL;
+    es_status rc = yws_acquire(ws, &local, &w, err);
     if (rc)
         return rc;
-    run_patches_ctx c = {m, &pool, patches, count, chunk, embeddings, scores};
-    rc = pool_run(&pool, items, run_patches_item, &c, err);
-    pool_free(&pool);
+    rc = pool_reserve(&w->pool, threads, effective_threads(threads, items), chunk, err);
+    if (rc == ES_OK) {
+        run_patches_ctx c = {m, &w->pool, patches, count, chunk, embeddings, scores};
+        rc = pool_run(&w->pool, items, run_patches_item, &c, err);
+    }
+    yws_done(ws, &local);
     return rc;
+}
+
+es_status es_yamnet_run_patches(const es_yamnet *m, const float *patches, size_t count,
+                                int threads, float *embeddings, float *scores, es_error *err)
+{
+    return es_yamnet_run_patches_ws(m, NULL, patches, count, threads, embeddings, scores, err);
 }
 
 /* ---- waveforms ---- */
@@ -260,16 +413,9 @@ static void wave_patches(const es_yamnet *m, yam_ws *w, const float *wave, size_
 {
     size_t f0 = p0 * ES_YAMNET_PATCH_HOP;
     size_t nf = (size_t)(np - 1) * ES_YAMNET_PATCH_HOP + ES_YAMNET_PATCH_FRAMES;
-    yam_frontend_frames(m->fe, wave, n, f0, nf, w->frames);
+    yam_frontend_frames(m->fe, wave, n, f0, nf, w->frames, w->fft);
     es_yamnet_patches_from_logmel(w->frames, nf, patches, (size_t)np);
 }
-
-typedef struct wave_job {
-    const float *wave;
-    size_t n;
-    size_t patches;
-    size_t first; /* global index of its first patch */
-} wave_job;
 
 typedef struct waves_ctx {
     const es_yamnet *m;
@@ -317,7 +463,7 @@ static es_status waves_item(void *vctx, int64_t item, int t, es_error *err)
     }
     int np = (int)(b - a);
     float *emb = c->emb + a * ES_YAMNET_EMBED_DIM;
-    net_forward(c->m, w, w->patches, np, emb);
+    net_forward(c->m, w, c->pool->split, w->patches, np, emb);
     if (c->scores)
         classify(c->m, w, emb, np, c->scores + a * ES_YAMNET_NUM_CLASSES);
     return ES_OK;
@@ -335,55 +481,73 @@ static es_status run_round(const es_yamnet *m, yam_pool *pool, const wave_job *j
     return pool_run(pool, (int64_t)((count + chunk - 1) / chunk), waves_item, &c, err);
 }
 
-es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *waves,
-                                     const size_t *lens, size_t count, int threads, float *out,
-                                     es_error *err)
+/* Grow the workspace's per-call buffers: count jobs, a round of `round` embeddings. */
+static es_status yws_reserve_batch(es_yamnet_ws *w, size_t count, size_t round, es_error *err)
 {
-    if (!m || (count && (!waves || !lens || !out)))
-        return es_error_set(err, ES_ERR_INVALID, "es_yamnet_embed_mean_batch: NULL argument");
-    if (count == 0)
-        return ES_OK;
-    wave_job *jobs = calloc(count, sizeof *jobs);
-    if (!jobs)
-        return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    if (count > w->jobs_cap) {
+        wave_job *j = realloc(w->jobs, count * sizeof *j);
+        if (!j)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu waveforms", count);
+        w->jobs = j;
+        w->jobs_cap = count;
+    }
+    if (round > w->emb_cap) {
+        es_yam_aligned_free(w->emb);
+        w->emb = es_yam_aligned_alloc(sizeof(float) * round * ES_YAMNET_EMBED_DIM);
+        w->emb_cap = w->emb ? round : 0;
+        if (!w->emb)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu embeddings", round);
+    }
+    if (!w->sum) {
+        w->sum = malloc(ES_YAMNET_EMBED_DIM * sizeof *w->sum);
+        if (!w->sum)
+            return es_error_set(err, ES_ERR_NOMEM, "out of memory");
+    }
+    return ES_OK;
+}
+
+static es_status embed_mean_batch(const es_yamnet *m, es_yamnet_ws *w, const float *const *waves,
+                                  const size_t *lens, size_t count, int threads, float *out,
+                                  es_error *err)
+{
     size_t total = 0;
     for (size_t i = 0; i < count; i++) {
-        if (lens[i] == 0 || !waves[i]) {
-            free(jobs);
+        if (lens[i] == 0 || !waves[i])
             return es_error_set(err, ES_ERR_EMPTY, "waveform %zu of %zu holds no samples", i,
                                 count);
-        }
         size_t bad = first_nonfinite(waves[i], lens[i]);
-        if (bad < lens[i]) {
-            free(jobs);
+        if (bad < lens[i])
             return es_error_set(err, ES_ERR_FORMAT,
                                 "waveform %zu of %zu: sample %zu is not a finite number", i, count,
                                 bad);
-        }
+        total += es_yamnet_num_patches(lens[i]);
+    }
+    size_t round = total < YAM_ROUND ? total : YAM_ROUND;
+    es_status rc = yws_reserve_batch(w, count, round, err);
+    if (rc)
+        return rc;
+    wave_job *jobs = w->jobs;
+    total = 0;
+    for (size_t i = 0; i < count; i++) {
         jobs[i].wave = waves[i];
         jobs[i].n = lens[i];
         jobs[i].patches = es_yamnet_num_patches(lens[i]);
         jobs[i].first = total;
         total += jobs[i].patches;
     }
-    size_t round = total < YAM_ROUND ? total : YAM_ROUND;
-    float *emb = es_yam_aligned_alloc(sizeof(float) * round * ES_YAMNET_EMBED_DIM);
-    double *sum = calloc(ES_YAMNET_EMBED_DIM, sizeof *sum);
-    yam_pool pool = {0};
-    es_status rc = ES_OK;
-    if (!emb || !sum)
-        rc = es_error_set(err, ES_ERR_NOMEM, "out of memory for %zu embeddings", round);
-    if (rc == ES_OK) {
-        size_t chunk = chunk_size(round, threads);
-        rc = pool_init(&pool, effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)),
-                       chunk, err);
-    }
+    size_t chunk = chunk_size(round, threads);
+    rc = pool_reserve(&w->pool, threads,
+                      effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)), chunk,
+                      err);
+    float *emb = w->emb;
+    double *sum = w->sum;
+    memset(sum, 0, ES_YAMNET_EMBED_DIM * sizeof *sum);
     /* Rounds of global patches; each patch's embedding is added to its
      * waveform's sum in global order, whatever thread computed it. */
     size_t job = 0;
     for (size_t g0 = 0; rc == ES_OK && g0 < total; g0 += round) {
         size_t n = total - g0 < round ? total - g0 : round;
-        rc = run_round(m, &pool, jobs, count, g0, n, emb, NULL, err);
+        rc = run_round(m, &w->pool, jobs, count, g0, n, emb, NULL, err);
         for (size_t k = 0; rc == ES_OK && k < n; k++) {
             size_t g = g0 + k;
             while (g >= jobs[job].first + jobs[job].patches)
@@ -400,19 +564,46 @@ es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *wav
             }
         }
     }
-    pool_free(&pool);
-    es_yam_aligned_free(emb);
-    free(sum);
-    free(jobs);
     return rc;
+}
+
+es_status es_yamnet_embed_mean_batch_ws(const es_yamnet *m, es_yamnet_ws *ws,
+                                        const float *const *waves, const size_t *lens,
+                                        size_t count, int threads, float *out, es_error *err)
+{
+    if (!m || (count && (!waves || !lens || !out)))
+        return es_error_set(err, ES_ERR_INVALID, "es_yamnet_embed_mean_batch: NULL argument");
+    if (count == 0)
+        return ES_OK;
+    es_yamnet_ws local, *w = NULL;
+    es_status rc = yws_acquire(ws, &local, &w, err);
+    if (rc)
+        return rc;
+    rc = embed_mean_batch(m, w, waves, lens, count, threads, out, err);
+    yws_done(ws, &local);
+    return rc;
+}
+
+es_status es_yamnet_embed_mean_batch(const es_yamnet *m, const float *const *waves,
+                                     const size_t *lens, size_t count, int threads, float *out,
+                                     es_error *err)
+{
+    return es_yamnet_embed_mean_batch_ws(m, NULL, waves, lens, count, threads, out, err);
+}
+
+es_status es_yamnet_embed_mean_ws(const es_yamnet *m, es_yamnet_ws *ws, const float *wave,
+                                  size_t n, int threads, float out[ES_YAMNET_EMBED_DIM],
+                                  es_error *err)
+{
+    const float *waves[1] = {wave};
+    size_t lens[1] = {n};
+    return es_yamnet_embed_mean_batch_ws(m, ws, waves, lens, 1, threads, out, err);
 }
 
 es_status es_yamnet_embed_mean(const es_yamnet *m, const float *wave, size_t n, int threads,
                                float out[ES_YAMNET_EMBED_DIM], es_error *err)
 {
-    const float *waves[1] = {wave};
-    size_t lens[1] = {n};
-    return es_yamnet_embed_mean_batch(m, waves, lens, 1, threads, out, err);
+    return es_yamnet_embed_mean_ws(m, NULL, wave, n, threads, out, err);
 }
 
 void es_yamnet_result_clear(es_yamnet_result *res)
@@ -443,11 +634,14 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
     es_status rc = ES_OK;
     if (want_logmel) {
         res->logmel = malloc(sizeof(float) * res->frames * ES_YAMNET_MEL_BANDS);
-        if (!res->logmel) {
+        double *fft = es_fftd_alloc(YAM_FFT_BUF);
+        if (!res->logmel || !fft) {
+            es_fftd_free_buf(fft);
             es_yamnet_result_clear(res);
             return es_error_set(err, ES_ERR_NOMEM, "out of memory for the log-mel spectrogram");
         }
-        yam_frontend_frames(m->fe, wave, n, 0, res->frames, res->logmel);
+        yam_frontend_frames(m->fe, wave, n, 0, res->frames, res->logmel, fft);
+        es_fftd_free_buf(fft);
     }
     if (!want_embeddings && !want_scores)
         return ES_OK;
@@ -462,9 +656,9 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
     wave_job job = {wave, n, res->patches, 0};
     size_t chunk = chunk_size(res->patches, threads);
     yam_pool pool = {0};
-    rc = pool_init(&pool,
-                   effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)), chunk,
-                   err);
+    rc = pool_reserve(&pool, threads,
+                      effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)),
+                      chunk, err);
     if (rc == ES_OK)
         rc = run_round(m, &pool, &job, 1, 0, res->patches, res->embeddings, res->scores, err);
     pool_free(&pool);

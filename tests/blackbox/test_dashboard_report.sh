@@ -66,7 +66,7 @@ if [ -d "$audio" ] && [ -f "$shared/models/yamnet.tflite" ]; then
   n=6; [ "${ES_SANITIZED:-0}" = 1 ] && n=3
   for d in "$audio"/*/; do
     c=$(basename "$d"); mkdir -p "$tmp/data/$c"
-    ls "$d" | sort | head -n "$n" | while read -r f; do cp "$d/$f" "$tmp/data/$c/"; done
+    ls "$d" | sort | sed -n "1,${n}p" | while read -r f; do cp "$d/$f" "$tmp/data/$c/"; done
   done
   nice -n 10 "$bin" -q train "$tmp/data" --out "$tmp/trained" --group-pattern '^([0-9]+)-' \
     --per-file 1 --epochs 8 --seed 11 >/dev/null

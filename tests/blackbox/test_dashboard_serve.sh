@@ -31,7 +31,7 @@ n=8; [ "${ES_SANITIZED:-0}" = 1 ] && n=4
 for d in "$audio"/*/; do
   c=$(basename "$d")
   mkdir -p "$T/data/$c"
-  ls "$d" | sort | head -n "$n" | while read -r f; do cp "$d/$f" "$T/data/$c/"; done
+  ls "$d" | sort | sed -n "1,${n}p" | while read -r f; do cp "$d/$f" "$T/data/$c/"; done
 done
 train_opts=(--group-pattern '^([0-9]+)-' --per-file 1 --epochs 20 --seed 7)
 echo "== training a small model ($n originals per class)"
@@ -45,7 +45,7 @@ predict_file=$(ls "$audio/gun_shot" | sort | tail -n 1); predict_file=$audio/gun
 # page's 8 s) for the event timeline, and the CLI's events.
 ng=3; nd=2; [ "${ES_SANITIZED:-0}" = 1 ] && { ng=2; nd=1; }
 python3 - "$T/long.wav" $(ls "$audio/gun_shot" | sort | tail -n $ng | sed "s|^|$audio/gun_shot/|") \
-  $(ls "$audio/dog_bark" | sort | tail -n 4 | head -n $nd | sed "s|^|$audio/dog_bark/|") <<'PY'
+  $(ls "$audio/dog_bark" | sort | tail -n 4 | sed -n "1,${nd}p" | sed "s|^|$audio/dog_bark/|") <<'PY'
 import sys, wave
 out = wave.open(sys.argv[1], "wb")
 for i, p in enumerate(sys.argv[2:]):

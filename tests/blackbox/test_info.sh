@@ -133,7 +133,7 @@ fi
 if [ "${ES_SANITIZED:-0}" != 1 ] && command -v valgrind >/dev/null; then
   files=("$T/stereo.wav" "$T/mono24.wav" "$T/missing.wav" "$T/random.mp3" "$T/random.wav" "$T/cut.ogg")
   [ -n "$S" ] && [ -d "$S/data/extracted_audio/clips" ] && \
-    files+=("$(find "$S/data/extracted_audio/clips" -name '*.mp3' | sort | head -1)")
+    files+=("$(find "$S/data/extracted_audio/clips" -name '*.mp3' | sort | sed -n 1p)")
   valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --show-leak-kinds=definite,indirect -q "$BIN" info --json "${files[@]}" >/dev/null 2>"$T/vg"
   rc=$?

@@ -60,17 +60,6 @@ for k in slowdown internal throttle drop truncate; do
     grep -q " $k\$" "$work/proxy.log" || fail "fault $k was never injected"
 done
 
-# A bucket in another region: not retried, and the error says which region.
-set +e
-"$ES_BIN" -q download s3://es-elsewhere/x/ "$work/elsewhere" >/dev/null 2>"$work/region.err"
-rc=$?
-set -e
-[ $rc -eq 1 ] || fail "wrong region: exit $rc"
-grep -q 'PermanentRedirect' "$work/region.err" && grep -q 'AWS_REGION=eu-west-1' "$work/region.err" ||
-    fail "wrong region: $(cat "$work/region.err")"
-grep -q 'attempts' "$work/region.err" && fail "a wrong-region answer was retried"
-echo "ok: a bucket in another region is named in the error"
-
 # Without retries the faults are errors: exit 1, with the S3 code when there is one.
 # (fresh proxy: request 1 is the listing, request 4 the first fault)
 rm -rf "$work/dst"

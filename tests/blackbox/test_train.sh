@@ -106,7 +106,7 @@ print("evaluate reproduces: accuracy %.4f loss %.4f (stored %.4f)" % (b["accurac
 PY
 
 # predict: the seed API's fields, probabilities summing to 1
-one=$(find "$testdir" -name '*.wav' | head -1)
+one=$(find "$testdir" -name '*.wav' | sort | sed -n 1p)   # sed reads to the end: no SIGPIPE under pipefail
 "$ES_BIN" -q predict "$models/latest" "$one" --json > "$work/pred.json" || fail "predict exited $?"
 python3 - "$work/pred.json" <<'PY' || fail "predict output"
 import json, sys
@@ -119,7 +119,7 @@ PY
 # timeline over a 14.5 s recording made of four test clips: 4 s windows, 1 s
 # hop, and a last window moved back to end with the recording (0.5 s tail)
 long=$work/long.wav
-mapfile -t clips < <(find "$testdir" -name '*.wav' | sort | head -4)
+mapfile -t clips < <(find "$testdir" -name '*.wav' | sort | sed -n 1,4p)
 [ "${#clips[@]}" -ge 2 ] || fail "not enough wav clips for the timeline"
 sox "${clips[@]}" -r 16000 -c 1 "$long" trim 0 14.5 2>/dev/null || fail "sox"
 dur=$(soxi -D "$long")

@@ -2,7 +2,9 @@
  * test_dsp.c: the FFT plans against a direct DFT (double precision),
  * inverse(forward(x)) = n x, Parseval, odd and prime sizes, concurrent
  * execution of one plan from several threads, and the periodic Hann window
- * against its definition (scipy's get_window('hann', n, fftbins=True)).
+ * against its definition (scipy's get_window('hann', n, fftbins=True)); the
+ * double-precision plan (es_fftd) against a long-double DFT to ~1e-13 and
+ * planned and run concurrently from several threads.
  */
 #include "testutil.h"
 
@@ -134,6 +136,79 @@ static void test_fft_shared_plan_threads(void **state)
     es_fft_free_buf(y);
 }
 
+/* Max |FFTW double - DFT in long double| relative to sum |x|. */
+static double fftd_error(const es_fftd *f, int n, unsigned seed)
+{
+    double *x = es_fftd_alloc((size_t)n), *y = es_fftd_alloc(2 * (size_t)(n / 2 + 1));
+    assert_non_null(x);
+    assert_non_null(y);
+    double l1 = 0;
+    for (int t = 0; t < n; t++) {
+        seed = seed * 1103515245u + 12345u;
+        x[t] = (double)seed / 4294967296.0 - 0.5;
+        l1 += fabs(x[t]);
+    }
+    double *keep = malloc(sizeof(double) * (size_t)n);
+    memcpy(keep, x, sizeof(double) * (size_t)n);
+    es_fftd_forward(f, x, y);
+    double worst = 0;
+    for (int k = 0; k <= n / 2; k++) {
+        long double a = 0, b = 0;
+        for (int t = 0; t < n; t++) {
+            long double ph = -2.0L * 3.141592653589793238462643383279503L * (long double)k *
+                             (long double)t / (long double)n;
+            a += (long double)keep[t] * cosl(ph);
+            b += (long double)keep[t] * sinl(ph);
+        }
+        worst = fmax(worst, fabs((double)(a - (long double)y[2 * k])));
+        worst = fmax(worst, fabs((double)(b - (long double)y[2 * k + 1])));
+    }
+    free(keep);
+    es_fftd_free_buf(x);
+    es_fftd_free_buf(y);
+    return worst / l1;
+}
+
+static void test_fftd_against_dft(void **state)
+{
+    (void)state;
+    es_error err;
+    es_fftd *f = NULL;
+    assert_int_equal(es_fftd_new(1, &f, &err), ES_ERR_INVALID);
+    const int sizes[] = {2, 7, 400, 512, 1000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        ES_ASSERT_OK(es_fftd_new(sizes[i], &f, &err), &err);
+        assert_int_equal(es_fftd_size(f), sizes[i]);
+        double e = fftd_error(f, sizes[i], 7u + (unsigned)i);
+        /* float precision would be ~1e-7: this checks the plan really is double */
+        assert_true(e < 1e-13);
+        es_fftd_free(f);
+    }
+}
+
+static es_status fftd_item(void *ctx, int64_t i, int t, es_error *err)
+{
+    (void)ctx;
+    (void)t;
+    int n = i % 2 ? 512 : 384; /* each thread plans its own too, concurrently */
+    es_fftd *f = NULL;
+    es_status rc = es_fftd_new(n, &f, err);
+    if (rc)
+        return rc;
+    double e = fftd_error(f, n, (unsigned)i);
+    es_fftd_free(f);
+    if (!(e < 1e-13))
+        return es_error_set(err, ES_ERR_INTERNAL, "item %lld: error %g", (long long)i, e);
+    return ES_OK;
+}
+
+static void test_fftd_threads(void **state)
+{
+    (void)state;
+    es_error err;
+    ES_ASSERT_OK(es_parallel_for(4, 16, fftd_item, NULL, &err), &err);
+}
+
 static void test_hann(void **state)
 {
     (void)state;
@@ -160,6 +235,8 @@ int main(void)
         cmocka_unit_test(test_fft_against_dft),
         cmocka_unit_test(test_fft_shared_plan_threads),
         cmocka_unit_test(test_hann),
+        cmocka_unit_test(test_fftd_against_dft),
+        cmocka_unit_test(test_fftd_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,7 @@ rt_copy_subset() {
     for c in "$RT_POOL"/*/; do
         c=$(basename "$c")
         mkdir -p "$dir/$c"
-        ls "$RT_POOL/$c" | sort | head -n "$n" | while read -r f; do
+        ls "$RT_POOL/$c" | sort | sed -n "1,${n}p" | while read -r f; do
             cp "$RT_POOL/$c/$f" "$dir/$c/$f"
         done
     done
@@ -61,7 +61,7 @@ rt_add_new() {
     while [ "$added" -lt "$k" ]; do
         for c in "${classes[@]}"; do
             [ "$added" -ge "$k" ] && break
-            f=$(comm -23 <(ls "$RT_POOL/$c" | sort) <(ls "$dir/$c" | sort) | head -n 1)
+            f=$(comm -23 <(ls "$RT_POOL/$c" | sort) <(ls "$dir/$c" | sort) | sed -n 1p)
             [ -n "$f" ] || continue
             cp "$RT_POOL/$c/$f" "$dir/$c/$f"
             added=$((added + 1))
