@@ -80,7 +80,12 @@ check "third retrain started" running "$("$PY" "$PROBE" json-field "$B" status)"
 st=$(curl -s "$U/retrain/status" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["state"])')
 serve_stop; check "clean exit" 0 $?
 # Still running at SIGTERM: it must have been cancelled (and said so), not waited for.
-if [ "$st" = running ]; then
+# On a quiet machine the third run (features cached) can end between the status
+# query and the signal: the log then shows it ended before "draining".
+ended=$(sed '/SIGTERM: draining/q' "$T/srv/serve.err" | grep -cE 'retrain: new version|retrain failed|retrain: version')
+if [ "$st" = running ] && [ "$ended" -ge 2 ]; then
+    echo "ok   (the third retrain ended before SIGTERM arrived: nothing to cancel)"
+elif [ "$st" = running ]; then
     grep -q "retrain cancelled" "$T/srv/serve.err"; check "the running retrain was cancelled" 0 $?
 fi
 [ $fails -eq 0 ] && rm -rf "$T"
