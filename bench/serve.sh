@@ -32,9 +32,10 @@ fi
 echo "== machine: $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" "$here/tests/blackbox/lib/http_probe.py" wav "$out/noise2s.wav" 2.0 1234
 
+# Every load client runs here, from 127.0.0.1: no per-address connection limit.
 ECOSIGHT_YAMNET=${ECOSIGHT_YAMNET:-${ECOSIGHT_SHARED:-$here/../shared}/models/yamnet.tflite} \
 "$BIN" -q serve --host 127.0.0.1 --port 0 --port-file "$out/port" --models "$models" \
-    --data "$out/data" --access-log off &
+    --data "$out/data" --access-log off --max-connections-per-ip 0 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; kill $rss_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do [ -s "$out/port" ] && break; sleep 0.1; done

@@ -68,7 +68,7 @@
           /* Decision thresholds live in the model's metadata; shown when the
            * server passes them on. */
           state.metadata = st.decision_thresholds ? { decision_thresholds: st.decision_thresholds,
-            gun_shot_min_recall: st.gun_shot_min_recall } : null;
+            gun_shot_min_recall: st.gun_shot_min_recall, threshold_metrics: st.threshold_metrics } : null;
           state.classes = st.classes || [];
           fillClassSelect(state.classes);
           loadModel();
@@ -110,6 +110,13 @@
     }
     if (out.threshold === null && num(m.gun_shot_threshold) !== null) out.threshold = m.gun_shot_threshold;
     if (out.recall === null && num(m.gun_shot_recall) !== null) out.recall = m.gun_shot_recall;
+    /* The recall measured at the threshold on the test split
+     * (performance_metrics.json's threshold_metrics, also in /status). */
+    var tm = (m.threshold_metrics && m.threshold_metrics.gun_shot) || (md.threshold_metrics && md.threshold_metrics.gun_shot);
+    if (out.recall === null && tm && num(tm.recall) !== null) {
+      out.recall = tm.recall;
+      if (out.threshold === null) out.threshold = num(tm.threshold);
+    }
     out.target = num(md.gun_shot_min_recall);
     return out;
   }

@@ -38,6 +38,8 @@ typedef struct es_server_config {
     const char *cors_origins;  /* comma-separated allowed origins, "*" = any, "" = none */
     unsigned connection_timeout_s; /* idle connection timeout (slow clients), default 30 */
     unsigned max_connections;  /* concurrent connections, default 1024 */
+    unsigned max_connections_per_ip; /* concurrent connections from one client address
+                                        (slowloris), default 64; 0 = no limit */
     /* Retraining through POST /retrain (0 / -2 = the training defaults): */
     int retrain_epochs;        /* epochs of the head */
     int retrain_per_file;      /* augmentations per original; -1 = auto; -2 = default */

@@ -32,6 +32,8 @@ static void serve_usage(FILE *out)
             "                       (default $ECOSIGHT_CORS_ORIGINS, else '*')\n"
             "  --timeout S          idle connection timeout in seconds (default 30)\n"
             "  --max-connections N  concurrent connections (default 1024)\n"
+            "  --max-connections-per-ip N  concurrent connections from one client address\n"
+            "                       (default 64; 0 = no limit, e.g. behind a reverse proxy)\n"
             "  --access-log FILE    access log ('-' = stdout, the default; 'off' = none)\n"
             "  --drain-seconds S    on SIGTERM, wait at most S s for requests in flight (30)\n"
             "Retraining (POST /retrain), as `ecosight retrain` / `ecosight train`:\n"
@@ -53,6 +55,7 @@ int es_cmd_serve(es_cli *cli, int argc, char **argv)
         {"threads", required_argument, NULL, 't'},   {"max-upload-mb", required_argument, NULL, 'u'},
         {"cors", required_argument, NULL, 'c'},      {"timeout", required_argument, NULL, 'T'},
         {"max-connections", required_argument, NULL, 'C'},
+        {"max-connections-per-ip", required_argument, NULL, 'I'},
         {"access-log", required_argument, NULL, 'a'},
         {"drain-seconds", required_argument, NULL, 'D'},
         {"retrain-epochs", required_argument, NULL, 'E'},
@@ -106,6 +109,11 @@ int es_cmd_serve(es_cli *cli, int argc, char **argv)
             if (es_cli_parse_int(optarg, 1, 100000, &v) != 0)
                 return es_cli_usage_error(cli, "serve", "bad --max-connections '%s'", optarg);
             cfg.max_connections = (unsigned)v;
+            break;
+        case 'I':
+            if (es_cli_parse_int(optarg, 0, 100000, &v) != 0)
+                return es_cli_usage_error(cli, "serve", "bad --max-connections-per-ip '%s'", optarg);
+            cfg.max_connections_per_ip = (unsigned)v;
             break;
         case 'a': access = optarg; break;
         case 'D':
@@ -186,6 +194,15 @@ int es_cmd_serve(es_cli *cli, int argc, char **argv)
     }
     int sig = 0;
     sigwait(&set, &sig);
+    /* A library may have started a thread before the mask was set (OpenBLAS
+     * does, in its constructor), and a second signal during the drain would
+     * reach it and kill the process mid-drain. The drain is bounded by
+     * --drain-seconds: further signals are ignored. */
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGTERM, &ign, NULL);
+    sigaction(SIGINT, &ign, NULL);
     es_log_info(cli->log, "%s: draining (at most %.0f s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 drain);
     es_server_stop(srv, drain);

@@ -101,6 +101,34 @@ static enum MHD_Result h_health(es_req *q, struct MHD_Connection *c)
     return es_srv_json(q, c, 200, o);
 }
 
+/* {classes: {name: {originals, bad, new_since_training, train, val, test,
+ * training_examples}}, augmentations_per_file: {name: k}, catalog: bool}:
+ * the catalog's present recordings, and what the live version's training
+ * split and augmented of them (split.json, model_metadata.json). Every class
+ * of the model and of the catalog appears; a count nobody knows is absent. */
+static cJSON *data_summary(es_server *s, const es_srv_model *m)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON *cat = es_srv_catalog_summary(s);
+    cJSON_AddBoolToObject(d, "catalog", cat != NULL);
+    cJSON *classes = cat ? cat : cJSON_CreateObject();
+    for (size_t i = 0; i < m->nclasses; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(classes, m->classes[i]))
+            cJSON_AddObjectToObject(classes, m->classes[i]);
+    cJSON *e;
+    cJSON_ArrayForEach(e, m->split_classes) {
+        cJSON *o = cJSON_GetObjectItemCaseSensitive(classes, e->string);
+        if (!o)
+            o = cJSON_AddObjectToObject(classes, e->string);
+        const cJSON *v;
+        cJSON_ArrayForEach(v, e) cJSON_AddItemToObject(o, v->string, cJSON_Duplicate(v, 1));
+    }
+    cJSON_AddItemToObject(d, "classes", classes);
+    cJSON_AddItemToObject(d, "augmentations_per_file",
+                          m->aug_per_file ? cJSON_Duplicate(m->aug_per_file, 1) : cJSON_CreateObject());
+    return d;
+}
+
 static enum MHD_Result h_status(es_req *q, struct MHD_Connection *c)
 {
     es_server *s = q->srv;
@@ -123,6 +151,20 @@ static enum MHD_Result h_status(es_req *q, struct MHD_Connection *c)
     cJSON *cl = cJSON_AddArrayToObject(o, "classes");
     for (size_t i = 0; i < m->nclasses; i++)
         cJSON_AddItemToArray(cl, cJSON_CreateString(m->classes[i]));
+    /* What the dashboard needs beyond the original's fields: the decision
+     * thresholds and the recall they were chosen for (model_metadata.json),
+     * the recall measured at them on the test split (performance_metrics.json)
+     * and the recordings per class (catalog + the version's split.json). */
+    cJSON_AddItemToObject(o, "decision_thresholds",
+                          m->thresholds ? cJSON_Duplicate(m->thresholds, 1) : cJSON_CreateNull());
+    if (m->gun_shot_min_recall >= 0)
+        cJSON_AddNumberToObject(o, "gun_shot_min_recall", m->gun_shot_min_recall);
+    else
+        cJSON_AddNullToObject(o, "gun_shot_min_recall");
+    cJSON_AddItemToObject(o, "threshold_metrics", m->threshold_metrics
+                                                      ? cJSON_Duplicate(m->threshold_metrics, 1)
+                                                      : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "data", data_summary(s, m));
     es_ref_release(r);
     return es_srv_json(q, c, 200, o);
 }
@@ -297,8 +339,10 @@ static enum MHD_Result h_upload(es_req *q, struct MHD_Connection *c)
         es_hex(sha, sizeof sha, hex);
         snprintf(rel, sizeof rel, "%s/%s", cls, name);
         if (es_store_record_recording(s->store, rel, cls, (int64_t)q->file.len, hex, duration,
-                                      ES_SOURCE_API, &err) == ES_OK)
+                                      ES_SOURCE_API, &err) == ES_OK) {
             cataloged = 1;
+            atomic_fetch_add(&s->data_gen, 1u); /* /status's data summary is stale */
+        }
         else
             es_log_warn(s->log, "upload: %s stored but not cataloged: %s", path, es_error_text(&err));
     }

@@ -55,6 +55,17 @@ typedef struct es_srv_model {
     char **classes;
     char *metrics_json;       /* performance_metrics.json as stored, or NULL */
     char *history_json;       /* training_history.json as stored, or NULL */
+    /* For GET /status (read-only once opened; NULL when the files lack them):
+     * decision_thresholds{class: t} and gun_shot_min_recall from
+     * model_metadata.json, threshold_metrics{class: {threshold, precision,
+     * recall}} from performance_metrics.json, per class {train, val, test,
+     * training_examples} from split.json, and training_config's
+     * augmentations_per_file{class: k}. */
+    cJSON *thresholds;
+    double gun_shot_min_recall; /* < 0 when unknown */
+    cJSON *threshold_metrics;
+    cJSON *split_classes;
+    cJSON *aug_per_file;
 } es_srv_model;
 
 /* The background retrain: one at a time, its progress readable by
@@ -88,6 +99,14 @@ struct es_server {
     double started;
     atomic_int stopping;
     pthread_mutex_t upload_mu; /* picks unique upload file names */
+    /* The catalog's per-class summary for GET /status, cached briefly so a
+     * polled /status does not query SQLite every time; an upload bumps
+     * data_gen to refresh it at once. Under data_mu. */
+    pthread_mutex_t data_mu;
+    cJSON *data_cache;
+    double data_cache_t;
+    unsigned data_cache_gen;
+    atomic_uint data_gen;
     es_srv_job job;
     es_srv_pool pool;
     void *yamnet;              /* es_yamnet *, shared by every version; NULL: none */
@@ -155,6 +174,9 @@ enum MHD_Result es_srv_predict(es_req *q, struct MHD_Connection *c);
 /* Models (models.c). */
 cJSON *es_srv_models_list(es_server *s);
 cJSON *es_srv_training_history(es_server *s);
+/* The catalog per class {originals, bad, new_since_training} (status.c); a
+ * new object the caller owns, NULL without a catalog. */
+cJSON *es_srv_catalog_summary(es_server *s);
 
 /* Endpoint handlers (handlers.c): called once the whole body arrived. */
 enum MHD_Result es_srv_handle(es_req *q, struct MHD_Connection *c);

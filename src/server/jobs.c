@@ -124,6 +124,7 @@ static void *job_thread(void *arg)
     es_error_clear(&err);
     double t0 = es_monotonic_s();
     es_status rc = es_retrain_run(&c, &res, &err);
+    atomic_fetch_add(&s->data_gen, 1u); /* the run scanned and may have marked the catalog */
     if (rc == ES_OK && res.trained) {
         /* Open the new version whole, then swap it in: requests in flight
          * keep the old one until they finish. */

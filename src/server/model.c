@@ -30,7 +30,64 @@ static void model_free(void *p)
     free(m->classes);
     free(m->metrics_json);
     free(m->history_json);
+    cJSON_Delete(m->thresholds);
+    cJSON_Delete(m->threshold_metrics);
+    cJSON_Delete(m->split_classes);
+    cJSON_Delete(m->aug_per_file);
     free(m);
+}
+
+static char *read_doc(const char *dir, const char *name, cJSON **keep);
+
+/* A copy of doc[key] when it is an object, else NULL. */
+static cJSON *dup_object(const cJSON *doc, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
+    return cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL;
+}
+
+/* split.json per class: {train, val, test, training_examples}, counting the
+ * originals each split used (files with an error were skipped by training)
+ * and the examples train + val gave after augmentation (each original plus
+ * its augmentations). NULL without a readable split.json. */
+static cJSON *split_counts(const char *dir)
+{
+    cJSON *sj = NULL;
+    free(read_doc(dir, "split.json", &sj));
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(sj, "files");
+    if (!cJSON_IsArray(files)) {
+        cJSON_Delete(sj);
+        return NULL;
+    }
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *f;
+    cJSON_ArrayForEach(f, files) {
+        const cJSON *cls = cJSON_GetObjectItemCaseSensitive(f, "class");
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(f, "split");
+        if (!cJSON_IsString(cls) || !cJSON_IsString(sp) ||
+            cJSON_GetObjectItemCaseSensitive(f, "error"))
+            continue;
+        const char *split = sp->valuestring;
+        if (strcmp(split, "train") && strcmp(split, "val") && strcmp(split, "test"))
+            continue;
+        cJSON *o = cJSON_GetObjectItemCaseSensitive(out, cls->valuestring);
+        if (!o) {
+            o = cJSON_AddObjectToObject(out, cls->valuestring);
+            cJSON_AddNumberToObject(o, "train", 0);
+            cJSON_AddNumberToObject(o, "val", 0);
+            cJSON_AddNumberToObject(o, "test", 0);
+            cJSON_AddNumberToObject(o, "training_examples", 0);
+        }
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(o, split);
+        cJSON_SetNumberValue(n, n->valuedouble + 1);
+        if (strcmp(split, "test")) {
+            const cJSON *ag = cJSON_GetObjectItemCaseSensitive(f, "augmentations");
+            cJSON *te = cJSON_GetObjectItemCaseSensitive(o, "training_examples");
+            cJSON_SetNumberValue(te, te->valuedouble + 1 + (cJSON_IsArray(ag) ? cJSON_GetArraySize(ag) : 0));
+        }
+    }
+    cJSON_Delete(sj);
+    return out;
 }
 
 /* A JSON file of the version directory, re-serialised compactly (NULL when
@@ -92,6 +149,15 @@ es_status es_srv_model_open(const char *dir, es_ref **out, es_error *err)
         v = cJSON_GetObjectItemCaseSensitive(perf, "accuracy");
     if (cJSON_IsNumber(v))
         m->test_accuracy = v->valuedouble;
+    m->gun_shot_min_recall = -1;
+    v = cJSON_GetObjectItemCaseSensitive(meta, "gun_shot_min_recall");
+    if (cJSON_IsNumber(v))
+        m->gun_shot_min_recall = v->valuedouble;
+    m->thresholds = dup_object(meta, "decision_thresholds");
+    m->threshold_metrics = dup_object(perf, "threshold_metrics");
+    m->aug_per_file =
+        dup_object(cJSON_GetObjectItemCaseSensitive(meta, "training_config"), "augmentations_per_file");
+    m->split_classes = split_counts(m->dir);
     cJSON_Delete(meta);
     cJSON_Delete(perf);
     es_ref *r = es_ref_new(m, model_free);

@@ -40,6 +40,9 @@ es_server_config es_server_default_config(void)
     c.cors_origins = "*";
     c.connection_timeout_s = 30;
     c.max_connections = 1024;
+    /* One address holding slow connections must not take every slot; a
+     * browser opens about 6, so 64 leaves room for offices behind one NAT. */
+    c.max_connections_per_ip = 64;
     c.retrain_per_file = -2;
     return c;
 }
@@ -548,6 +551,8 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
     es_metrics_init(&s->metrics);
     es_holder_init(&s->holder);
     pthread_mutex_init(&s->upload_mu, NULL);
+    pthread_mutex_init(&s->data_mu, NULL);
+    atomic_init(&s->data_gen, 0u);
     es_srv_job_init(&s->job);
     if (!s->models_dir || !s->data_dir || !s->cors) {
         es_server_free(s);
@@ -600,6 +605,7 @@ es_status es_server_start(const es_server_config *cfg, es_server **out, es_error
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, loops,
         MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
@@ -656,6 +662,8 @@ void es_server_free(es_server *s)
     es_srv_close_resources(s);
     es_holder_destroy(&s->holder);
     pthread_mutex_destroy(&s->upload_mu);
+    pthread_mutex_destroy(&s->data_mu);
+    cJSON_Delete(s->data_cache);
     es_srv_job_destroy(&s->job);
     es_metrics_destroy(&s->metrics);
     free(s->host);

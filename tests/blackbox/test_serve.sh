@@ -34,7 +34,7 @@ printf '{"trigger_reason": ' > "$T/bad.json"
 
 export ECOSIGHT_API_TOKEN=s3cret-token
 serve_start "$T/srv" --models "$T/models" --data "$T/data" --max-upload-mb 1 \
-    --cors "https://ok.example" --threads 4 --timeout 5 || exit 1
+    --cors "https://ok.example" --threads 4 --timeout 5 --max-connections-per-ip 256 || exit 1
 U=$SERVE_URL
 B="$T/body"
 
@@ -135,6 +135,26 @@ code=$("$PY" "$PROBE" slow-upload "$SERVE_PORT" "$T/ok.wav" 2 "$SERVE_PID")
 check "in-flight request answered during drain" 503 "$code"
 serve_stop; check "clean exit after SIGTERM" 0 $?
 grep -q "stopped" "$T/srv/serve.err"; check "drain logged" 0 $?
+
+# --- a second SIGTERM during the drain does not kill the server mid-drain ------
+# (a library thread started before the signal mask would take it: exit 143)
+serve_start "$T/srv2" --models "$T/models" --data "$T/data" --threads 2 || exit 1
+timeout 30 "$PY" - "$SERVE_PORT" "$SERVE_PID" <<'PYEOF'
+import os, signal, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+          b"Content-Length: 100000\r\n\r\n")
+for i in range(30):
+    try:
+        s.sendall(b"x" * 100)
+    except OSError:
+        break
+    time.sleep(0.1)
+    if i in (5, 12, 13):
+        os.kill(int(sys.argv[2]), signal.SIGTERM)
+s.close()
+PYEOF
+serve_stop; check "clean exit after three SIGTERMs during a drain" 0 $?
 
 rm -rf "$T"
 [ $fails -eq 0 ] && echo "test_serve: all passed" || echo "test_serve: $fails failed"

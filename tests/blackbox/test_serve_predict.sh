@@ -23,6 +23,10 @@ U=$SERVE_URL; B="$T/body"
 http c "$B" "$U/status"; check "GET /status 200" 200 "$c"
 check "status model_name" "$v1" "$("$PY" "$PROBE" json-field "$B" model_name)"
 check "status num_classes" 4 "$("$PY" "$PROBE" json-field "$B" num_classes)"
+# `ecosight train` does not catalog: the catalog knows no recording yet, the
+# rest comes from the version's files.
+"$PY" "$LIB/status_check.py" "$B" "$T/models/$v1" "$T/data" none
+check "status thresholds, threshold metrics and data = the model's files" 0 $?
 http c "$B" "$U/metrics"; check "GET /metrics 200" 200 "$c"
 cmp -s <("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])),sort_keys=True))' "$B") \
        <("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])),sort_keys=True))' "$T/models/$v1/performance_metrics.json")
@@ -76,6 +80,12 @@ http c "$B" -H 'Content-Type: application/json' -d '{}' "$U/predict"; check "pre
 http c "$B" -F "file=@$T/long.wav" "$U/predict?timeline=1"; check "predict ?timeline=1 200" 200 "$c"
 n=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["timeline"]) > 0 and d["timeline_windows"] >= 6)' "$B")
 check "timeline has events over >= 6 windows" True "$n"
+
+# --- an upload is in /status's data at once ------------------------------------------
+http c "$B" -F "file=@$T/noise.wav;filename=up.wav" -F class_name=dog_bark "$U/upload"; check "upload 200" 200 "$c"
+http c "$B" "$U/status"; check "GET /status after an upload 200" 200 "$c"
+"$PY" "$LIB/status_check.py" "$B" "$T/models/$v1" "$T/data" dog_bark:1:1
+check "status data counts the upload as an original, new since training" 0 $?
 
 # --- Prometheus stages ----------------------------------------------------------------
 curl -s "$U/metrics/prometheus" > "$B"

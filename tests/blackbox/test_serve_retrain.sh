@@ -57,6 +57,13 @@ check "status names the new version" "$v2" "$(curl -s "$U/status" | "$PY" -c 'im
 http c "$B" "$U/models"; check "GET /models 200" 200 "$c"
 check "models lists both versions" 2 "$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["models"]))' "$B")"
 check "models: the new one is live" "$v2" "$("$PY" "$PROBE" json-field "$B" live)"
+# The retrain cataloged every recording and trained on all of them: /status's
+# data has each class's files as originals, none new, and the new version's
+# thresholds and split.
+spec=$(for d in "$T"/data/*/; do printf '%s:%s:0,' "$(basename "$d")" "$(ls "$d" | wc -l)"; done)
+http c "$B" "$U/status"; check "GET /status after the retrain 200" 200 "$c"
+"$PY" "$LIB/status_check.py" "$B" "$T/models/$v2" "$T/data" "${spec%,}"
+check "status data and thresholds after the retrain = catalog and new version's files" 0 $?
 
 # --- rollback to the first version (a model change) ---------------------------------------
 http c "$B" -H 'Content-Type: application/json' -d '{"version":"../etc"}' "$U/models/rollback"; check "rollback to a bad name 422" 422 "$c"
@@ -73,7 +80,12 @@ check "third retrain started" running "$("$PY" "$PROBE" json-field "$B" status)"
 st=$(curl -s "$U/retrain/status" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["state"])')
 serve_stop; check "clean exit" 0 $?
 # Still running at SIGTERM: it must have been cancelled (and said so), not waited for.
-if [ "$st" = running ]; then
+# On a quiet machine the third run (features cached) can end between the status
+# query and the signal: the log then shows it ended before "draining".
+ended=$(sed '/SIGTERM: draining/q' "$T/srv/serve.err" | grep -cE 'retrain: new version|retrain failed|retrain: version')
+if [ "$st" = running ] && [ "$ended" -ge 2 ]; then
+    echo "ok   (the third retrain ended before SIGTERM arrived: nothing to cancel)"
+elif [ "$st" = running ]; then
     grep -q "retrain cancelled" "$T/srv/serve.err"; check "the running retrain was cancelled" 0 $?
 fi
 [ $fails -eq 0 ] && rm -rf "$T"

@@ -56,6 +56,23 @@ function records(h) {
     assert.equal(await page.textContent('#st-accuracy'), (100 * status.test_accuracy).toFixed(1) + ' %');
     assert.ok((await page.textContent('#st-classes')).startsWith(status.classes.join(', ')));
 
+    /* The gun_shot threshold and the recall measured at it, and the Data table,
+     * from /status (decision_thresholds, threshold_metrics, data). */
+    assert.ok(status.decision_thresholds && status.threshold_metrics && status.data, '/status lacks the dashboard fields');
+    const gt = status.threshold_metrics.gun_shot;
+    await page.waitForFunction((v) => document.getElementById('q-threshold').textContent === v,
+      status.decision_thresholds.gun_shot.toFixed(3), { timeout: 15000 });
+    assert.equal(await page.textContent('#q-threshold-recall'), (100 * gt.recall).toFixed(1) + ' %', 'measured gun_shot recall');
+    const s = (v) => (v === null || v === undefined ? '–' : String(v));
+    const dataRow = (c) => { const x = status.data.classes[c] || {};
+      return [c, s(x.originals), s(x.train) + ' / ' + s(x.val) + ' / ' + s(x.test), s(status.data.augmentations_per_file[c]),
+              s(x.training_examples), s(x.new_since_training)]; };
+    for (const c of status.classes) {
+      const cells = await page.$$eval(`#table-data tr[data-class="${c}"] td`, (tds) => tds.map((t) => t.textContent));
+      assert.deepEqual(cells, dataRow(c), `Data row of ${c} vs /status`);
+    }
+    step(`threshold, measured recall and ${status.classes.length} Data rows match /status`);
+
     const metrics = await getJSON('/metrics');
     const th = await getJSON('/training-history');
     let n = await checkQuality(page, metrics, status.classes);

@@ -15,6 +15,12 @@
                                          request lines, huge headers, broken
                                          chunking, lying lengths); exit 0 when no
                                          answer was a 5xx and /health still works
+  http_probe.py per-ip PORT LIMIT HOLD   client A (127.0.0.1) opens HOLD slow
+                                         connections; exactly LIMIT are kept,
+                                         A's next request is refused, client B
+                                         (127.0.0.2) keeps being served, A is
+                                         served again once it lets go; exit 0
+                                         when all of that holds
   http_probe.py wav PATH SECONDS [SEED]  a 16-bit 16 kHz WAV of uniform noise
   http_probe.py json-field FILE KEY      print a top-level field of a JSON file
 """
@@ -107,6 +113,88 @@ def concurrent(port, n, path):
     good = sum(1 for c in codes if c == 200)
     print("concurrent: %d/%d answered 200; others: %s" % (good, n, [c for c in codes if c != 200][:5]))
     return 0 if good == n else 1
+
+
+def get_from(src, port, path, timeout=5):
+    """GET path from source address src; the status code, or -1 when the
+    server closed the connection without an answer."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+        return int(line.split()[1]) if line.startswith("HTTP/") else -1
+    except OSError:
+        return -1
+    finally:
+        s.close()
+
+
+def per_ip(port, limit, hold):
+    """Two clients on loopback, told apart by source address (127.0.0.0/8 is
+    all local on Linux): A holds slow connections, B must not notice."""
+    import select
+    bad = []
+    a = []
+    for _ in range(hold):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.bind(("127.0.0.1", 0))
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        except OSError:
+            pass  # refused at once: counted as closed below
+        a.append(s)
+    time.sleep(1.0)
+    # A socket the server closed is readable (EOF or reset); a held one is not.
+    readable, _, _ = select.select(a, [], [], 0.5)
+    held = len(a) - len(readable)
+    print("per-ip: A opened %d slow connections, the server kept %d" % (hold, held))
+    if held != limit:
+        bad.append("A holds %d connections, the limit is %d" % (held, limit))
+    live = [s for s in a if s not in readable]
+    code = get_from("127.0.0.1", port, "/health", timeout=3)
+    print("per-ip: A's next request while at its limit: %s" % code)
+    if code != -1:
+        bad.append("A got %s past its limit" % code)
+    ok = 0
+    end = time.time() + 3
+    while time.time() < end:
+        for s in live:  # keep A's connections alive, slowloris style
+            try:
+                s.sendall(b"X-a: b\r\n")
+            except OSError:
+                pass
+        for _ in range(5):
+            c = get_from("127.0.0.2", port, "/health")
+            if c == 200:
+                ok += 1
+            else:
+                bad.append("B got %s while A held its connections" % c)
+        time.sleep(0.2)
+    print("per-ip: B got %d answers while A held %d connections" % (ok, held))
+    for s in a:
+        s.close()
+    code = -1
+    end = time.time() + 5
+    while code != 200 and time.time() < end:
+        code = get_from("127.0.0.1", port, "/health")
+        time.sleep(0.1)
+    print("per-ip: A after letting go: %s" % code)
+    if code != 200:
+        bad.append("A is not served after closing its connections (%s)" % code)
+    for b in bad:
+        print("per-ip FAIL: " + b)
+    return 1 if bad or ok == 0 else 0
 
 
 def slow_upload(port, path, seconds, pid):
@@ -235,6 +323,8 @@ def main():
         return slow_upload(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
     if cmd == "garbage":
         return garbage(int(sys.argv[2]), int(sys.argv[3]))
+    if cmd == "per-ip":
+        return per_ip(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     if cmd == "wav":
         return make_wav(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     if cmd == "json-field":
