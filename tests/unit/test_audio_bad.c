@@ -369,11 +369,7 @@ static void test_float_overflow(void **state)
 static void test_fuzz_corpus_replay(void **state)
 {
     (void)state;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", __FILE__);
-    char *slash = strrchr(dir, '/');
-    assert_non_null(slash);
-    snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../fuzz/corpus/fuzz_decode");
+    char *dir = es_test_source_path("tests/fuzz/corpus/fuzz_decode");
     es_strlist l = {0};
     es_error err;
     ES_ASSERT_OK(es_list_dir(dir, 1, &l, &err), &err);
@@ -414,6 +410,7 @@ static void test_fuzz_corpus_replay(void **state)
     printf("  corpus: %d decoded, %d refused\n", ok, bad);
     assert_true(ok >= 9); /* every seed is a valid file */
     es_strlist_free(&l);
+    free(dir);
 }
 
 int main(void)

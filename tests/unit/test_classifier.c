@@ -306,11 +306,7 @@ static void test_bad_config(void **state)
 static void test_fuzz_corpus_replay(void **state)
 {
     (void)state;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", __FILE__);
-    char *slash = strrchr(dir, '/');
-    assert_non_null(slash);
-    snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../fuzz/corpus/head");
+    char *dir = es_test_source_path("tests/fuzz/corpus/head");
     es_strlist l = {0};
     es_error err;
     ES_ASSERT_OK(es_list_dir(dir, 1, &l, &err), &err);
@@ -346,6 +342,7 @@ static void test_fuzz_corpus_replay(void **state)
     assert_true(ok >= 6); /* the seeds */
     assert_true(refused >= 1);
     es_strlist_free(&l);
+    free(dir);
 }
 
 int main(void)

@@ -16,17 +16,6 @@
 #include "ecosight/core.h"
 #include "server/dashboard.h"
 
-/* The source tree, from this file's path (tests/unit/test_report.c). */
-static char *source_path(const char *rel)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", __FILE__);
-    char *p = strstr(buf, "/tests/unit/");
-    assert_non_null(p);
-    *p = 0;
-    return es_path_join(buf, rel);
-}
-
 static void check_asset_matches_file(const char *url, const char *file, const char *type_prefix)
 {
     const unsigned char *body = NULL;
@@ -37,7 +26,7 @@ static void check_asset_matches_file(const char *url, const char *file, const ch
     assert_non_null(type);
     assert_true(strncmp(type, type_prefix, strlen(type_prefix)) == 0);
     assert_int_equal(body[len], 0);
-    char *path = source_path(file);
+    char *path = es_test_source_path(file);
     char *disk = NULL;
     size_t disk_len = 0;
     es_error err;

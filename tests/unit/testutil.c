@@ -46,3 +46,17 @@ char *es_test_path(const char *dir, const char *rel)
 {
     return es_path_join(dir, rel);
 }
+
+char *es_test_source_path(const char *rel)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", __FILE__);
+    char *p = strstr(buf, "/tests/unit/");
+    if (!p)
+        fail_msg("cannot find the source tree from %s", __FILE__);
+    *p = '\0';
+    char *out = es_path_join(buf, rel);
+    if (!out)
+        fail_msg("out of memory");
+    return out;
+}

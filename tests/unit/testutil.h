@@ -28,6 +28,9 @@ const char *es_test_shared(const char *need);
 /* A fresh empty directory for this test (under ES_TEST_TMP or /tmp); the
  * returned string is malloc'd. */
 char *es_test_tmpdir(const char *name);
+/* malloc'd path of `rel` inside the source tree (found from testutil.c's
+ * own path, so tests need no configured source directory). */
+char *es_test_source_path(const char *rel);
 /* malloc'd path join of shared + relative */
 char *es_test_path(const char *dir, const char *rel);
 /* Fail the test with the error's text when rc != ES_OK. */
