@@ -42,7 +42,6 @@ typedef struct yam_ws {
     float *patches;   /* [YAM_CHUNK, 96, 64] */
     float *emb;       /* [YAM_CHUNK, 1024] */
     float *gemm;      /* GEMM scratch [ES_CONV_PW_SCRATCH_FLOATS] */
-    float *gemm2;     /* the second thread's, when one chunk's layers are split */
     double *fft;      /* front-end FFT buffer [YAM_FFT_BUF] (es_fftd_alloc) */
 } yam_ws;
 
@@ -56,7 +55,6 @@ static void ws_free(yam_ws *w)
     es_yam_aligned_free(w->patches);
     es_yam_aligned_free(w->emb);
     es_yam_aligned_free(w->gemm);
-    es_yam_aligned_free(w->gemm2);
     es_fftd_free_buf(w->fft);
     memset(w, 0, sizeof *w);
 }
@@ -73,10 +71,8 @@ static es_status ws_init(yam_ws *w, size_t chunk, es_error *err)
     w->patches = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_PATCH_FLOATS);
     w->emb = es_yam_aligned_alloc(sizeof(float) * chunk * ES_YAMNET_EMBED_DIM);
     w->gemm = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
-    w->gemm2 = es_yam_aligned_alloc(sizeof(float) * ES_CONV_PW_SCRATCH_FLOATS);
     w->fft = es_fftd_alloc(YAM_FFT_BUF);
-    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm || !w->gemm2 ||
-        !w->fft) {
+    if (!w->a || !w->b || !w->frames || !w->patches || !w->emb || !w->gemm || !w->fft) {
         ws_free(w);
         return es_error_set(err, ES_ERR_NOMEM, "out of memory for a YAMNet workspace");
     }
@@ -90,59 +86,26 @@ static es_status ws_init(yam_ws *w, size_t chunk, es_error *err)
  * rows per load. */
 #define YAM_EARLY 5
 
-/* A pointwise layer, its output columns split in two halves between two
- * threads when `split`: each output element is computed by the same kernel
- * code in the same order either way, so the results are bit-identical to the
- * one-thread path. pool_reserve keeps `split` off for now (see there and
- * docs/YAMNET.md): no way of sharing one patch between two threads has yet
- * measured faster than one thread. */
-typedef struct pw_split_ctx {
-    float *out;
-    const float *in, *packed, *bias;
-    int64_t M;
-    int K, N;
-    float *scratch[2];
-} pw_split_ctx;
-
-static es_status pw_split_item(void *vctx, int64_t i, int t, es_error *err)
-{
-    (void)t;
-    (void)err;
-    pw_split_ctx *c = vctx;
-    int half = (c->N / 2 + 31) / 32 * 32;
-    int n0 = i ? half : 0, n1 = i ? c->N : half;
-    es_conv_pointwise_forward_cols(c->out, c->in, c->packed, c->bias, c->M, c->K, c->N, n0, n1, 1,
-                                   c->scratch[i]);
-    return ES_OK;
-}
-
-static void pointwise(yam_ws *w, int split, float *out, const float *in, const float *packed,
+/* A pointwise layer on the caller's thread. One patch is never shared between
+ * two threads: splitting each layer's output columns (thread start ~18 us, 14
+ * layers a patch) and a persistent spinning helper both measured slower than
+ * one thread (docs/YAMNET.md); parallelism comes from chunks of patches. */
+static void pointwise(yam_ws *w, float *out, const float *in, const float *packed,
                       const float *bias, int64_t M, int K, int N)
 {
-    if (!split || N < 64) {
-        es_conv_pointwise_forward(out, in, packed, bias, M, K, N, 1, w->gemm);
-        return;
-    }
-    pw_split_ctx c = {out, in, packed, bias, M, K, N, {w->gemm, w->gemm2}};
-    es_error e;
-    if (es_parallel_for(2, 2, pw_split_item, &c, &e) != ES_OK) {
-        /* no second thread to be had: the same columns, in turn */
-        pw_split_item(&c, 0, 0, &e);
-        pw_split_item(&c, 1, 0, &e);
-    }
+    es_conv_pointwise_forward(out, in, packed, bias, M, K, N, 1, w->gemm);
 }
 
-static void layer_forward(const yam_layer *L, yam_ws *w, int split, float *tmp, float *io, int np)
+static void layer_forward(const yam_layer *L, yam_ws *w, float *tmp, float *io, int np)
 {
     es_conv_depthwise3x3_forward(tmp, io, L->dw_w, L->dw_b, np, L->h_in, L->w_in, L->cin,
                                  L->stride, 1);
-    pointwise(w, split, io, tmp, L->pw_packed, L->pw_b, (int64_t)np * L->h_out * L->w_out, L->cin,
+    pointwise(w, io, tmp, L->pw_packed, L->pw_b, (int64_t)np * L->h_out * L->w_out, L->cin,
               L->cout);
 }
 
 /* The network on np <= YAM_CHUNK patches: embeddings [np, 1024]. */
-static void net_forward(const es_yamnet *m, yam_ws *w, int split, const float *patches, int np,
-                        float *emb)
+static void net_forward(const es_yamnet *m, yam_ws *w, const float *patches, int np, float *emb)
 {
     float *a = w->a, *b = w->b;
     float *deep_a = w->a + YAM_ACT_FLOATS, *deep_b = w->b + YAM_ACT_FLOATS;
@@ -153,15 +116,15 @@ static void net_forward(const es_yamnet *m, yam_ws *w, int split, const float *p
                           m->conv1_b, 1, ES_YAMNET_PATCH_FRAMES, ES_YAMNET_MEL_BANDS, 1,
                           YAM_CONV1_OUT, 3, 3, 2, 1);
         for (int l = 0; l + 1 < YAM_EARLY; l++)
-            layer_forward(&m->layers[l], w, split, b, a, 1);
+            layer_forward(&m->layers[l], w, b, a, 1);
         /* The last early layer writes straight into the patch's deep slot. */
         es_conv_depthwise3x3_forward(b, a, E->dw_w, E->dw_b, 1, E->h_in, E->w_in, E->cin,
                                      E->stride, 1);
-        pointwise(w, split, deep_a + (size_t)p * early_out, b, E->pw_packed, E->pw_b,
+        pointwise(w, deep_a + (size_t)p * early_out, b, E->pw_packed, E->pw_b,
                   (int64_t)E->h_out * E->w_out, E->cin, E->cout);
     }
     for (int l = YAM_EARLY; l < YAM_LAYERS; l++)
-        layer_forward(&m->layers[l], w, split, deep_b, deep_a, np);
+        layer_forward(&m->layers[l], w, deep_b, deep_a, np);
     /* Global mean over the final 3x2 grid. */
     const int pos = 3 * 2;
     for (int p = 0; p < np; p++) {
@@ -192,7 +155,6 @@ static void classify(const es_yamnet *m, yam_ws *w, const float *emb, int np, fl
 
 typedef struct yam_pool {
     int threads;     /* this call's threads */
-    int split;       /* 1: one chunk but two threads asked for: split each pointwise layer */
     size_t chunk;    /* this call's workspaces hold chunks of up to this many patches */
     int cap_threads; /* workspaces allocated ... */
     size_t cap_chunk; /* ... and the chunk they are sized for */
@@ -229,7 +191,7 @@ static void pool_free(yam_pool *p)
 
 /* Make the pool ready for `threads` workspaces of `chunk` patches, reusing
  * what it holds when that is big enough. */
-static es_status pool_reserve(yam_pool *p, int asked, int threads, size_t chunk, es_error *err)
+static es_status pool_reserve(yam_pool *p, int threads, size_t chunk, es_error *err)
 {
     if (!p->ws || threads > p->cap_threads || chunk > p->cap_chunk) {
         int nt = threads > p->cap_threads ? threads : p->cap_threads;
@@ -248,14 +210,7 @@ static es_status pool_reserve(yam_pool *p, int asked, int threads, size_t chunk,
             }
         }
     }
-    if (asked <= 0)
-        asked = es_cpu_count();
     p->threads = threads;
-    /* The column split spawned two threads per pointwise layer (14 a patch, ~18 us
-     * each): on a quiet machine that measured slower than one thread (675 vs 743
-     * patches/s), so one chunk runs on the caller's thread alone. */
-    (void)asked;
-    p->split = 0;
     p->chunk = chunk;
     return ES_OK;
 }
@@ -365,7 +320,7 @@ static es_status run_patches_item(void *vctx, int64_t i, int t, es_error *err)
     size_t p0 = (size_t)i * c->chunk;
     int np = c->count - p0 < c->chunk ? (int)(c->count - p0) : (int)c->chunk;
     float *emb = c->emb ? c->emb + p0 * ES_YAMNET_EMBED_DIM : w->emb;
-    net_forward(c->m, w, c->pool->split, c->patches + p0 * ES_YAMNET_PATCH_FLOATS, np, emb);
+    net_forward(c->m, w, c->patches + p0 * ES_YAMNET_PATCH_FLOATS, np, emb);
     if (c->scores)
         classify(c->m, w, emb, np, c->scores + p0 * ES_YAMNET_NUM_CLASSES);
     return ES_OK;
@@ -385,7 +340,7 @@ es_status es_yamnet_run_patches_ws(const es_yamnet *m, es_yamnet_ws *ws, const f
     es_status rc = yws_acquire(ws, &local, &w, err);
     if (rc)
         return rc;
-    rc = pool_reserve(&w->pool, threads, effective_threads(threads, items), chunk, err);
+    rc = pool_reserve(&w->pool, effective_threads(threads, items), chunk, err);
     if (rc == ES_OK) {
         run_patches_ctx c = {m, &w->pool, patches, count, chunk, embeddings, scores};
         rc = pool_run(&w->pool, items, run_patches_item, &c, err);
@@ -469,7 +424,7 @@ static es_status waves_item(void *vctx, int64_t item, int t, es_error *err)
     }
     int np = (int)(b - a);
     float *emb = c->emb + a * ES_YAMNET_EMBED_DIM;
-    net_forward(c->m, w, c->pool->split, w->patches, np, emb);
+    net_forward(c->m, w, w->patches, np, emb);
     if (c->scores)
         classify(c->m, w, emb, np, c->scores + a * ES_YAMNET_NUM_CLASSES);
     return ES_OK;
@@ -542,9 +497,8 @@ static es_status embed_mean_batch(const es_yamnet *m, es_yamnet_ws *w, const flo
         total += jobs[i].patches;
     }
     size_t chunk = chunk_size(round, threads);
-    rc = pool_reserve(&w->pool, threads,
-                      effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)), chunk,
-                      err);
+    rc = pool_reserve(&w->pool, effective_threads(threads, (int64_t)((round + chunk - 1) / chunk)),
+                      chunk, err);
     float *emb = w->emb;
     double *sum = w->sum;
     memset(sum, 0, ES_YAMNET_EMBED_DIM * sizeof *sum);
@@ -662,7 +616,7 @@ es_status es_yamnet_analyze(const es_yamnet *m, const float *wave, size_t n, int
     wave_job job = {wave, n, res->patches, 0};
     size_t chunk = chunk_size(res->patches, threads);
     yam_pool pool = {0};
-    rc = pool_reserve(&pool, threads,
+    rc = pool_reserve(&pool,
                       effective_threads(threads, (int64_t)((res->patches + chunk - 1) / chunk)),
                       chunk, err);
     if (rc == ES_OK)
